@@ -1,0 +1,1 @@
+"""System checks for what the machine must provide (fonts, HarfBuzz subsetting)."""
