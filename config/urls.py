@@ -1,11 +1,14 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+# Each app keeps its API routes in ``api_urls.py`` and its pages in ``urls.py``.
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("pledges.api_urls")),
+    path("", include("credit.api_urls")),
+    path("verification/", include("verification.api_urls")),
+    path("", include("oversight.api_urls")),
 ]
 
 urlpatterns = [
@@ -17,11 +20,11 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("core.urls")),
     path("", include("pledges.urls")),
+    path("", include("pledges.print_urls")),
+    path("", include("credit.urls")),
+    path("", include("verification.urls")),
+    path("", include("oversight.urls")),
 ]
 
 admin.site.site_header = "承诺制管理后台 Chengnuo"
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.STATIC_URL, document_root=settings.STATIC_ROOT)
+admin.site.site_title = "Chengnuo"

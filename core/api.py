@@ -43,13 +43,17 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, exceptions.APIException):
-        if isinstance(response.data, dict) and "code" not in response.data:
-            codes = exc.get_codes()
-            if isinstance(codes, str):
-                response.data["code"] = codes
-            elif isinstance(exc, exceptions.ValidationError):
-                response.data["code"] = "invalid"
+    if (
+        response is not None
+        and isinstance(exc, exceptions.APIException)
+        and isinstance(response.data, dict)
+        and "code" not in response.data
+    ):
+        codes = exc.get_codes()
+        if isinstance(codes, str):
+            response.data["code"] = codes
+        elif isinstance(exc, exceptions.ValidationError):
+            response.data["code"] = "invalid"
     return response
 
 

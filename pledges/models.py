@@ -1,4 +1,4 @@
-"""The catalog of certificate matters (证明事项), versioned pledge templates and pledges (承诺书)."""
+"""The catalog of certificate matters (证明事项), versioned templates and pledges (承诺书)."""
 
 import datetime as dt
 
@@ -202,6 +202,13 @@ class PledgeStatus(models.TextChoices):
     SIGNED = "signed", _("signed")
     DECIDED = "decided", _("decided")
     WITHDRAWN = "withdrawn", _("withdrawn")
+    # Verification after the fact (事后核查).
+    UNDER_CHECK = "under_check", _("under check")
+    VERIFIED = "verified", _("verified")
+    FOUND_FALSE = "found_false", _("found false")
+    BREACH = "breach", _("promise breached")
+    REVOCATION_PENDING = "revocation_pending", _("revocation pending")
+    REVOKED = "revoked", _("revoked")
 
 
 class Channel(models.TextChoices):
@@ -270,6 +277,14 @@ class Pledge(models.Model):
     decision_note = models.CharField(max_length=500, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdraw_reason = models.CharField(max_length=500, blank=True)
+    # The printed form: one stored private file per pledge, with its SHA-256.
+    pdf = models.FileField(storage=private_storage, upload_to="forms/", blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revocation_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-signed_at", "-id"]

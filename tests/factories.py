@@ -37,6 +37,7 @@ class UnitFactory(factory.django.DjangoModelFactory):
 class PersonFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Person
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"居民{n}")
     phone = factory.Sequence(lambda n: f"139{n:08d}")
@@ -91,3 +92,102 @@ def make_staff(role: str, username: str | None = None, *, unit: Unit | None = No
 
 def now():
     return timezone.now()
+
+
+# ---- catalog and pledges ----------------------------------------------------------------
+
+STATEMENTS = [
+    {"key": "informed", "text": "本人已知晓告知的全部内容。"},
+    {"key": "conditions_met", "text": "本人符合告知的条件。"},
+    {"key": "truthful", "text": "本人所填写的信息真实、准确。"},
+    {"key": "accepts_consequences", "text": "本人愿意接受核查并承担不实承诺的法律责任。"},
+    {"key": "free_will", "text": "本承诺是本人真实意思的表示。"},
+]
+
+NOTICE = [
+    {"key": "matter", "title": "事项名称", "body": "测试事项"},
+    {"key": "legal_basis", "title": "设定依据", "body": "测试依据"},
+    {"key": "conditions", "title": "证明内容", "body": "符合条件"},
+    {"key": "how_to_pledge", "title": "承诺方式", "body": "书面承诺"},
+    {"key": "liability", "title": "法律责任", "body": "承担责任"},
+    {"key": "verification", "title": "核查权力", "body": "事后核查"},
+    {"key": "publication", "title": "公开", "body": "不公开"},
+]
+
+
+class MatterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pledges.Matter"
+        django_get_or_create = ("code",)
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"T-{n:03d}")
+    name = factory.Sequence(lambda n: f"测试事项{n}")
+    department = factory.SubFactory(UnitFactory, code="SF", name="市司法局")
+    certificate = "经济困难证明"
+    legal_basis = "《测试条例》第一条"
+    disposition = "pledge"
+    risk_level = "medium"
+    verification_methods = ["data_check"]
+    valid_from = dt.date(2020, 1, 1)
+
+    class Params:
+        must_not_issue = factory.Trait(disposition="must_not_issue")
+        excluded = factory.Trait(excluded_from_pledge=True, exclusion_reason="涉及人身健康")
+
+    @factory.post_generation
+    def with_template(self, create, extracted, **kwargs):
+        if create and extracted is not False and self.disposition == "pledge":
+            from pledges.models import PledgeTemplate
+
+            if not self.templates.exists():
+                PledgeTemplate.objects.create(
+                    matter=self,
+                    version=1,
+                    notice=NOTICE,
+                    statements=STATEMENTS,
+                    status=PledgeTemplate.Status.PUBLISHED,
+                    published_at=timezone.now(),
+                )
+
+
+# A 1×1 transparent PNG as a data URI: the smallest drawn signature.
+SIGNATURE_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+    "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+
+
+def sign_pledge(user, matter=None, **overrides):
+    """Sign a pledge online as resident ``user`` through the service."""
+    from pledges.services import pledge_sign
+
+    matter = matter or MatterFactory()
+    person = user.person
+    return pledge_sign(
+        matter=matter,
+        applicant={"name": person.name, "id_number": person.id_number, "phone": person.phone},
+        actor=user,
+        statements_accepted=True,
+        typed_name=person.name,
+        signature_image=SIGNATURE_PNG,
+        **overrides,
+    )
+
+
+def pledge_body(user, target, **overrides):
+    """A JSON body for ``POST /api/v1/pledges/`` as ``user`` pledging for themselves."""
+    person = user.person
+    body = {
+        "matter": target.code,
+        "applicant": {
+            "name": person.name,
+            "id_number": person.id_number,
+            "phone": person.phone,
+            "address": person.address,
+        },
+        "statements_accepted": True,
+        "signature": {"typed_name": person.name, "image": SIGNATURE_PNG},
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,345 @@
+"""Writes for the catalog and pledges. Each public function is one transaction."""
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts import id_numbers, roles
+from accounts.services import person_get_or_create
+from core.audit import audit_record
+from core.errors import Conflict, DomainError, NotAllowed
+from core.middleware import current_context
+from credit.selectors import eligibility_for
+
+from .content import content_hash, freeze
+from .models import (
+    CertificateChoice,
+    Channel,
+    Matter,
+    Pledge,
+    PledgeNumberCounter,
+    PledgeStatus,
+    PledgeTemplate,
+)
+
+
+class NotEligible(NotAllowed):
+    """The person may not pledge now (credit record); says why, until when and how."""
+
+    code = "not_eligible"
+
+
+# ---- catalog ----------------------------------------------------------------------------
+
+
+def template_publish(*, template: PledgeTemplate, actor=None) -> PledgeTemplate:
+    """Freeze a draft version; it becomes the matter's current template."""
+    with transaction.atomic():
+        template = PledgeTemplate.objects.select_for_update().get(pk=template.pk)
+        if template.status == PledgeTemplate.Status.PUBLISHED:
+            return template
+        template.status = PledgeTemplate.Status.PUBLISHED
+        template.published_at = timezone.now()
+        template.save(update_fields=["status", "published_at"])
+        audit_record(actor=actor, action="template.published", obj=template)
+    return template
+
+
+def template_new_version(
+    *, matter: Matter, notice: list, statements: list, actor=None
+) -> PledgeTemplate:
+    """Editing a published text makes a new draft version; the old one stays as signed."""
+    with transaction.atomic():
+        Matter.objects.select_for_update().get(pk=matter.pk)
+        last = matter.templates.order_by("-version").first()
+        template = PledgeTemplate.objects.create(
+            matter=matter,
+            version=(last.version + 1) if last else 1,
+            notice=notice,
+            statements=statements,
+        )
+        audit_record(actor=actor, action="template.drafted", obj=template)
+    return template
+
+
+# ---- pledges ----------------------------------------------------------------------------
+
+_DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
+
+
+def decode_signature(data_uri: str) -> bytes:
+    """Check a drawn signature: a PNG or JPEG data URI, really an image, not too large."""
+    match = _DATA_URI.match(data_uri or "")
+    if not match:
+        raise DomainError(_("The signature must be a PNG or JPEG image."), field="signature")
+    try:
+        raw = base64.b64decode(match.group("data"), validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise DomainError(_("The signature image cannot be read."), field="signature") from exc
+    if len(raw) > settings.CHENGNUO_SIGNATURE_MAX_BYTES:
+        raise DomainError(_("The signature image is too large."), field="signature")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.format not in ("PNG", "JPEG"):
+                raise DomainError(
+                    _("The signature must be a PNG or JPEG image."), field="signature"
+                )
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise DomainError(_("The signature image cannot be read."), field="signature") from exc
+    return raw
+
+
+def _next_number(year: int) -> str:
+    """Take the next number of ``year`` under a row lock (call inside the pledge's transaction).
+
+    The counter and the pledge commit together, so a failed signing leaves no gap.
+    """
+    try:
+        with transaction.atomic():
+            PledgeNumberCounter.objects.get_or_create(year=year)
+    except IntegrityError:
+        pass
+    counter = PledgeNumberCounter.objects.select_for_update().get(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"CN-{year}-{counter.last:06d}"
+
+
+def _names_match(a: str, b: str) -> bool:
+    return re.sub(r"\s+", "", a or "") == re.sub(r"\s+", "", b or "")
+
+
+def pledge_sign(
+    *,
+    matter: Matter,
+    applicant: dict,
+    actor,
+    statements_accepted: bool,
+    typed_name: str,
+    signature_image: str | None = None,
+    channel: str = Channel.ONLINE,
+    paper_scan=None,
+) -> Pledge:
+    """Sign a pledge in place of ``matter``'s certificate.
+
+    ``applicant`` holds ``name``, ``id_number``, ``phone``, ``address`` and optionally
+    ``town`` (a Unit). A resident signs only as themselves, online; a window clerk signs for
+    anyone at the window (the wet signature confirmed, a scan attached).
+    """
+    is_clerk = roles.has_role(actor, roles.WINDOW_CLERK)
+    is_resident = roles.has_role(actor, roles.RESIDENT)
+    if channel == Channel.WINDOW and not is_clerk:
+        raise NotAllowed(_("Only a window clerk records pledges at the window."), field="channel")
+    if channel == Channel.ONLINE and not is_resident:
+        raise NotAllowed(_("Only residents sign pledges online."), field="channel")
+    if not matter.accepts_pledges:
+        if matter.excluded_from_pledge:
+            message = _("This matter is excluded from pledges: %(reason)s") % {
+                "reason": matter.exclusion_reason or _("see the service guide")
+            }
+        else:
+            message = _("This matter does not accept pledges; the certificate is required.")
+        raise DomainError(message, field="matter", code="not_pledgeable")
+    template = matter.current_template()
+    if template is None:
+        raise DomainError(
+            _("This matter has no published pledge text yet."), field="matter", code="no_template"
+        )
+    if not statements_accepted:
+        raise DomainError(
+            _("Every statement of the pledge must be accepted."), field="statements_accepted"
+        )
+    try:
+        number = id_numbers.validate(applicant.get("id_number", ""))
+    except id_numbers.InvalidIdNumber as exc:
+        raise DomainError(str(exc), field="id_number") from exc
+    name = (applicant.get("name") or "").strip()
+    if not name:
+        raise DomainError(_("The applicant's name is required."), field="name")
+
+    if channel == Channel.ONLINE:
+        person = actor.person
+        if person is None or person.id_hash != id_numbers.keyed_hash(number):
+            raise NotAllowed(
+                _("You may pledge only for yourself; an agent needs a recorded authorisation."),
+                field="applicant",
+                code="not_self",
+            )
+        registered_name = person.name
+    else:
+        registered_name = name
+        if paper_scan is None and not signature_image:
+            raise DomainError(
+                _(
+                    "Attach the scan of the form signed on paper, or have the applicant draw "
+                    "the signature."
+                ),
+                field="paper_scan",
+            )
+    if not _names_match(typed_name, registered_name):
+        raise DomainError(
+            _("The typed name must be the applicant's registered name."), field="typed_name"
+        )
+    signature_bytes = decode_signature(signature_image) if signature_image else None
+    if channel == Channel.ONLINE and signature_bytes is None:
+        raise DomainError(_("Draw your signature."), field="signature")
+
+    context = current_context()
+    with transaction.atomic():
+        if channel == Channel.ONLINE:
+            person = actor.person
+        else:
+            person = person_get_or_create(
+                id_number=number,
+                name=name,
+                phone=applicant.get("phone", ""),
+                address=applicant.get("address", ""),
+                town=applicant.get("town"),
+            )
+        eligibility = eligibility_for(person)
+        if not eligibility.eligible:
+            raise NotEligible(
+                eligibility.reason,
+                extra={
+                    "until": eligibility.until.isoformat() if eligibility.until else None,
+                    "reason": eligibility.reason,
+                    "how_to_restore": eligibility.how_to_restore,
+                },
+            )
+        signed_at = timezone.now()
+        town = applicant.get("town") or person.town
+        phone = applicant.get("phone") or person.phone or ""
+        frozen = freeze(
+            matter=matter,
+            template=template,
+            applicant={
+                "name": registered_name,
+                "id_type": "居民身份证",
+                "id_masked": person.id_masked,
+                "id_hash": person.id_hash,
+                "phone_masked": (phone[:3] + "****" + phone[-4:]) if len(phone) >= 7 else "",
+                "address": applicant.get("address") or person.address,
+                "town": town.name if town else "",
+            },
+            channel=channel,
+            signed_at=signed_at,
+        )
+        pledge = Pledge(
+            number=_next_number(timezone.localtime(signed_at).year),
+            matter=matter,
+            template=template,
+            person=person,
+            account=person.account if hasattr(person, "account") else None,
+            clerk=actor if channel == Channel.WINDOW else None,
+            applicant_name=registered_name,
+            applicant_phone=phone,
+            applicant_address=applicant.get("address") or person.address,
+            applicant_town=town,
+            channel=channel,
+            content=frozen,
+            content_sha256=content_hash(frozen),
+            statements_accepted=True,
+            typed_name=typed_name.strip(),
+            signed_at=signed_at,
+            ip=context.get("ip"),
+            user_agent=context.get("user_agent", ""),
+        )
+        if signature_bytes:
+            digest = hashlib.sha256(signature_bytes).hexdigest()[:16]
+            pledge.signature.save(
+                f"{pledge.number}-{digest}.png", ContentFile(signature_bytes), save=False
+            )
+        if paper_scan is not None:
+            pledge.paper_scan.save(f"{pledge.number}-scan", paper_scan, save=False)
+        pledge.save()
+        audit_record(
+            actor=actor,
+            action="pledge.signed",
+            obj=pledge,
+            person_hash=person.id_hash,
+            data={"number": pledge.number, "matter": matter.code, "channel": channel},
+        )
+    return pledge
+
+
+def _locked(pledge: Pledge) -> Pledge:
+    return Pledge.objects.select_for_update().get(pk=pledge.pk)
+
+
+def pledge_withdraw(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
+    """The applicant withdraws before the decision and goes back to the certificate."""
+    with transaction.atomic():
+        pledge = _locked(pledge)
+        is_owner = actor.person_id is not None and actor.person_id == pledge.person_id
+        if not (is_owner or roles.has_role(actor, roles.WINDOW_CLERK)):
+            raise NotAllowed(_("Only the applicant may withdraw this pledge."))
+        if not pledge.can_move_to(PledgeStatus.WITHDRAWN):
+            raise Conflict(
+                _("A pledge can be withdrawn only before the matter is decided."),
+                code="invalid_state",
+            )
+        pledge.status = PledgeStatus.WITHDRAWN
+        pledge.withdrawn_at = timezone.now()
+        pledge.withdraw_reason = reason[:500]
+        pledge.save(update_fields=["status", "withdrawn_at", "withdraw_reason"])
+        audit_record(
+            actor=actor,
+            action="pledge.withdrawn",
+            obj=pledge,
+            person_hash=pledge.person.id_hash,
+            data={"reason": pledge.withdraw_reason},
+        )
+    return pledge
+
+
+def pledge_decide(*, pledge: Pledge, actor, note: str = "") -> Pledge:
+    """A window clerk records the authority's decision on the matter."""
+    if not roles.has_role(actor, roles.WINDOW_CLERK):
+        raise NotAllowed(_("Only a window clerk records decisions."))
+    with transaction.atomic():
+        pledge = _locked(pledge)
+        if not pledge.can_move_to(PledgeStatus.DECIDED):
+            raise Conflict(
+                _("This pledge is %(status)s; it cannot be decided.")
+                % {"status": pledge.get_status_display()},
+                code="invalid_state",
+            )
+        pledge.status = PledgeStatus.DECIDED
+        pledge.decided_at = timezone.now()
+        pledge.decided_by = actor
+        pledge.decision_note = note[:500]
+        pledge.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+        audit_record(
+            actor=actor,
+            action="pledge.decided",
+            obj=pledge,
+            person_hash=pledge.person.id_hash,
+            data={"note": pledge.decision_note},
+        )
+    return pledge
+
+
+def certificate_choose(
+    *, matter: Matter, actor, channel: str = Channel.ONLINE
+) -> CertificateChoice:
+    """Record that the applicant will bring the certificate instead (free choice)."""
+    with transaction.atomic():
+        choice = CertificateChoice.objects.create(
+            matter=matter,
+            person=getattr(actor, "person", None),
+            account=actor if actor.is_authenticated else None,
+            channel=channel,
+        )
+        audit_record(actor=actor, action="pledge.certificate_chosen", obj=choice)
+    return choice
