@@ -8,10 +8,11 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import unicodedata
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 class InvalidIdNumber(ValueError):
@@ -24,8 +25,8 @@ def check_character(first17: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    """Strip blanks and upper-case a trailing x."""
-    return (raw or "").strip().replace(" ", "").upper()
+    """Fold full-width characters (NFKC), strip blanks and upper-case a trailing x."""
+    return unicodedata.normalize("NFKC", raw or "").strip().replace(" ", "").upper()
 
 
 def validate(raw: str, *, today: dt.date | None = None) -> str:
