@@ -14,6 +14,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from core.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -32,6 +34,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Staff two-factor sign-in: TOTP authenticators and recovery codes (static tokens).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "simple_history",
     "core",
     "accounts",
@@ -42,13 +48,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, redirects and refusals included, has a request id and is counted.
+    "core.request_id.RequestIdMiddleware",
+    "core.metrics.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff sessions reach nothing but the second-factor step until it is passed.
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "core.middleware.RequestContextMiddleware",
@@ -70,9 +83,11 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
+                "core.context_processors.display_mode",
             ],
         },
     },
@@ -99,6 +114,15 @@ if env.str("DATABASE_URL", default=""):
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        if env.bool("DB_POOL", default=False):
+            # Django's psycopg pool (needs psycopg-pool) instead of one persistent connection
+            # per process: useful with threaded workers. Pooling excludes CONN_MAX_AGE.
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
+            DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=4),
+                "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+            }
 else:
     DATABASES = {"default": sqlite_database(BASE_DIR / "db.sqlite3")}
 
@@ -181,12 +205,13 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 _broker_dir = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 else:
@@ -207,13 +232,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chengnuo@localhost")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"weasyprint": {"level": "WARNING"}, "fontTools": {"level": "WARNING"}},
-}
+# Logs: ``LOG_FORMAT=json`` (production's default) or ``text``; a request id on every line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# Workers log through LOGGING too (same format, request ids), not Celery's own set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Operations (docs/production.md): who may read /metrics (addresses or networks).
+METRICS_ALLOWED_IPS = env.str("METRICS_ALLOWED_IPS", default="127.0.0.1,::1")
+
+# Queues per kind of work, opt-in: the embedded default runs one worker that consumes the
+# default queue only, so routing stays off unless CELERY_ROUTE_BY_KIND=1 (then run a worker
+# per queue, or one with ``-Q default,print,credit,draws,reports``).
+CELERY_ROUTE_BY_KIND = env.bool("CELERY_ROUTE_BY_KIND", default=False)
+if CELERY_ROUTE_BY_KIND:
+    CELERY_TASK_DEFAULT_QUEUE = "default"
+    CELERY_TASK_ROUTES = {
+        "pledges.tasks.*": {"queue": "print"},
+        "credit.*": {"queue": "credit"},
+        "verification.*": {"queue": "draws"},
+        "oversight.*": {"queue": "reports"},
+        "core.*": {"queue": "default"},
+    }
 
 # ---- Chengnuo -------------------------------------------------------------------------
 # Pluggable backends.
@@ -238,12 +279,91 @@ CHENGNUO_PRODUCTION = False
 CHENGNUO_PUBLIC_BASE_URL = env.str("CHENGNUO_PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 
+# ---- Security and privacy (issue 7; docs/security.md) ----------------------------------
+from django.utils.csp import CSP  # noqa: E402
+
+# Sessions end after this much inactivity (every request renews them); staff sooner.
+SESSION_COOKIE_AGE = env.int("CHENGNUO_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+CHENGNUO_STAFF_SESSION_IDLE_SECONDS = env.int("CHENGNUO_STAFF_SESSION_IDLE_SECONDS", default=15 * 60)
+# Staff two-factor sign-in (django-otp): the password step is good for this long.
+CHENGNUO_TWO_FACTOR_PENDING_SECONDS = 300
+CHENGNUO_RECOVERY_CODE_COUNT = 10
+OTP_TOTP_ISSUER = "Chengnuo"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Content Security Policy (Django's own middleware): no inline script or style without the
+# per-response nonce, nothing from other origins, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
+def _rate(name: str, default: str) -> str | None:
+    """A DRF rate from the environment; ``off`` turns that throttle off."""
+    value = env.str(name, default=default).strip()
+    return None if value.lower() in ("", "off", "none") else value
+
+
+# The API per token (authenticated) and per address (anonymous): fixed windows, O(1) each.
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "core.throttling.TokenRateThrottle",
+    "core.throttling.AnonymousRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {
+        "user": _rate("CHENGNUO_API_RATE_USER", "10000/min"),
+        "anon": _rate("CHENGNUO_API_RATE_ANON", "2000/min"),
+    }
+)
+
+# Agents' authorisation scans (代办授权书): PDF, JPEG or PNG up to this size.
+CHENGNUO_AGENT_SCAN_MAX_BYTES = env.int("CHENGNUO_AGENT_SCAN_MAX_BYTES", default=5 * 1024 * 1024)
+
+# Retention (days) per record type; None keeps for ever. ``CHENGNUO_RETENTION_DAYS`` overrides
+# entries, e.g. ``notifications=365,one_time_codes=2``. The audit log and the credit ledger
+# are never in this table: the one is append-only, the other holds only hashes.
+CHENGNUO_RETENTION = {
+    "notifications": 730,
+    "one_time_codes": 1,
+    "idempotent_requests": 7,
+    "background_jobs": 90,
+    "withdrawn_pledge_contacts": 3 * 365,
+    "agent_authorisation_scans": 5 * 365,
+}
+for _item in env.list("CHENGNUO_RETENTION_DAYS", default=[]):
+    _name, _, _days = _item.partition("=")
+    CHENGNUO_RETENTION[_name.strip()] = (
+        None if _days.strip().lower() in ("", "none", "keep") else int(_days)
+    )
+
+
+def _key_list(name: str) -> list[str]:
+    return [k.strip() for k in env.str(name, default="").split(",") if k.strip()]
+
+
 def apply_keys(namespace: dict, values: dict[str, str]) -> None:
-    """Put key material into the settings module namespace."""
+    """Put key material into the settings module namespace.
+
+    ``*_FALLBACKS`` (comma-separated, from the environment) are older keys still accepted
+    for verifying while a rotation runs; the first key signs. See docs/security.md.
+    """
     namespace["SECRET_KEY"] = values["DJANGO_SECRET_KEY"]
+    namespace["SECRET_KEY_FALLBACKS"] = _key_list("DJANGO_SECRET_KEY_FALLBACKS")
     namespace["FIELD_ENCRYPTION_KEYS"] = [
         k.strip() for k in values["FIELD_ENCRYPTION_KEYS"].split(",") if k.strip()
     ]
     namespace["ID_HASH_KEY"] = values["ID_HASH_KEY"]
     namespace["LEDGER_HMAC_KEY"] = values["LEDGER_HMAC_KEY"]
+    namespace["LEDGER_HMAC_KEY_FALLBACKS"] = _key_list("LEDGER_HMAC_KEY_FALLBACKS")
     namespace["EXPORT_SIGNING_KEY"] = values["EXPORT_SIGNING_KEY"]
+    namespace["EXPORT_SIGNING_KEY_FALLBACKS"] = _key_list("EXPORT_SIGNING_KEY_FALLBACKS")

@@ -14,6 +14,7 @@ PRIVATE_ROOT = os.path.join(_tmp, "private")
 STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_ROOT
 if "LocMem" not in CACHES["default"]["BACKEND"] and not os.environ.get("CACHE_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Tests dispatch tasks eagerly unless a test starts a real worker (CI's PostgreSQL run).
-CELERY_TASK_ALWAYS_EAGER = os.environ.get("CHENGNUO_REAL_WORKER") != "1"
+# Tests dispatch tasks eagerly; a test that needs the broker requests the ``real_worker``
+# fixture (tests/worker.py), which switches its own test to a real worker in CI's PG run.
+CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
