@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import roles
+from accounts.decorators import role_required
 from core.audit import audit_record
 from core.errors import DomainError
+from core.forms import add_domain_error
 
 from . import ledger, selectors, services
 from .forms import (
@@ -34,27 +36,6 @@ from .models import (
     RepairApplication,
     mask_name,
 )
-
-
-def _role_required(*names):
-    def decorator(view):
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not roles.has_role(request.user, *names):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        wrapped.__name__ = view.__name__
-        wrapped.__doc__ = view.__doc__
-        return wrapped
-
-    return decorator
-
-
-def _apply_error(form, error: DomainError):
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
-
 
 # ---- the resident -----------------------------------------------------------------------
 
@@ -108,7 +89,7 @@ def _resident_post(request, pk, form_class, form_name, call, success):
         try:
             call(record, form.cleaned_data)
         except DomainError as error:
-            _apply_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, success)
             return redirect("credit:my_record", pk=record.pk)
@@ -192,7 +173,7 @@ def attachment(request, pk):
 
 # ---- the credit office ------------------------------------------------------------------
 
-officer_required = _role_required(roles.CREDIT_OFFICER)
+officer_required = role_required(roles.CREDIT_OFFICER)
 
 
 @officer_required
@@ -263,7 +244,7 @@ def _office_post(request, record, form, form_name, call, success):
         try:
             call(form.cleaned_data)
         except DomainError as error:
-            _apply_error(form, error)
+            add_domain_error(form, error)
         else:
             messages.success(request, success)
             return redirect("credit:office")
