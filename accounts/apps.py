@@ -7,4 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and persons")
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import (
+            auth_audit,  # noqa: F401  (sign-ins and failures to the audit log)
+            signals,  # noqa: F401
+        )
+        from .personal_data import register
+
+        register()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from . import id_numbers, roles
+from . import id_numbers, roles, two_factor
 from .models import RegistryEntry, Unit, User
 from .services import account_upsert, person_get_or_create
 
@@ -21,6 +21,9 @@ POPULATION_CSV = DATA_DIR / "demo_population.csv"
 
 # The one password every demo account shares; the README quotes it.
 DEMO_PASSWORD = "chengnuo-demo-2026"
+# The one authenticator secret every demo staff account shares (base32, RFC 6238 TOTP);
+# the README quotes it. Production has no demo accounts, so it never guards real data.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,12 @@ def load_population() -> int:
 
 
 def _ensure_account(account: DemoAccount) -> bool:
-    """Create one demo account through ``account_upsert``; an existing one is left as it is."""
-    if User.objects.filter(username=account.username).exists():
+    """Create one demo account through ``account_upsert``; an existing one is left as it is
+    (except that a demo staff account without an authenticator gets the demo one)."""
+    existing = User.objects.filter(username=account.username).first()
+    if existing is not None:
+        if account.role != roles.RESIDENT and not two_factor.has_authenticator(existing):
+            two_factor.totp_provision(user=existing, secret_base32=DEMO_TOTP_SECRET)
         return False
     if account.role == roles.RESIDENT:
         resident = population_rows()[0]
@@ -110,6 +117,7 @@ def _ensure_account(account: DemoAccount) -> bool:
             real_name=account.real_name,
             unit_code=account.unit_code,
             phone=account.phone,
+            totp_secret=DEMO_TOTP_SECRET,
         )
     return True
 

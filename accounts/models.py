@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.storage import private_storage
+
 from . import id_numbers
 from .crypto import EncryptedTextField
 
@@ -123,3 +125,94 @@ class RegistryEntry(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class PrivacyConsent(models.Model):
+    """Explicit consent to processing sensitive personal information (PIPL art. 29), given
+    to one version of the privacy notice; the notice's SHA-256 pins the exact text."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="privacy_consents", verbose_name=_("person")
+    )
+    account = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="privacy_consents"
+    )
+    notice_version = models.CharField(_("privacy notice version"), max_length=20)
+    notice_sha256 = models.CharField(max_length=64)
+    channel = models.CharField(_("channel"), max_length=16, default="online")
+    consented_at = models.DateTimeField(_("consented at"), default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-consented_at", "-id"]
+        verbose_name = _("privacy consent")
+        verbose_name_plural = _("privacy consents")
+
+    def __str__(self):
+        return f"{self.person_id} {self.notice_version}"
+
+
+class AgentAuthorisation(models.Model):
+    """A person (委托人) authorises an agent (代办人) to pledge on their behalf for one matter.
+
+    Recorded by a window clerk after checking the signed paper form, whose scan is kept.
+    Valid from ``valid_from`` to ``valid_to`` (both days included) unless revoked.
+    """
+
+    principal = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="authorisations_given",
+        verbose_name=_("principal"),
+    )
+    agent = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        related_name="authorisations_held",
+        verbose_name=_("agent"),
+    )
+    # The matter's code: accounts sits below the catalog and cannot reference it.
+    matter_code = models.CharField(_("matter code"), max_length=32, db_index=True)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"))
+    scan = models.FileField(
+        _("signed authorisation form"),
+        storage=private_storage,
+        upload_to="agent-authorisations/",
+        blank=True,
+    )
+    scan_sha256 = models.CharField(max_length=64)
+    scan_type = models.CharField(max_length=40)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoke_reason = models.CharField(_("why revoked"), max_length=300, blank=True)
+    scan_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("agent authorisation")
+        verbose_name_plural = _("agent authorisations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_to__gte=models.F("valid_from")),
+                name="agent_authorisation_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(principal=models.F("agent")),
+                name="agent_authorisation_not_self",
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "principal", "matter_code"])]
+
+    def __str__(self):
+        return f"{self.agent_id} → {self.principal_id} {self.matter_code}"
+
+    def is_valid_on(self, day) -> bool:
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_to

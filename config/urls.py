@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include(api_v1)),
     path("accounts/", include("accounts.urls")),
+    path("", include("accounts.agent_urls")),
     path("", include("core.urls")),
     path("", include("pledges.urls")),
     path("", include("pledges.print_urls")),

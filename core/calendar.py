@@ -22,12 +22,17 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
     """The date ``days`` working days after ``start`` (``start`` itself not counted)."""
     if days < 0:
         raise ValueError("days must not be negative")
-    # Holidays rarely exceed a few weeks; load a generous window in one query.
-    special = _exceptions(start, start + dt.timedelta(days=days * 2 + 60))
+    # Holidays rarely exceed a few weeks: one generous window per query, another if the
+    # count runs past it.
+    special: dict[dt.date, bool] = {}
+    loaded_to = start
     current = start
     remaining = days
     while remaining:
         current += dt.timedelta(days=1)
+        if current > loaded_to:
+            loaded_to = current + dt.timedelta(days=days * 2 + 60)
+            special.update(_exceptions(current, loaded_to))
         working = special.get(current, current.weekday() < 5)
         if working:
             remaining -= 1

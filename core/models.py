@@ -1,6 +1,8 @@
 """What every app shares: the audit log, notifications, the holiday table, one-time codes,
 idempotent API requests and background jobs with progress."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -169,3 +171,38 @@ class BackgroundJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return int(self.done * 100 / self.total) if self.total else 0
+
+
+class OutboxMessage(models.Model):
+    """A task to publish, written in the transaction of the change that calls for it.
+
+    The transactional outbox: the row commits with the change, so a broker that is down loses
+    nothing. ``core.outbox.enqueue`` writes it and tries to publish right after the commit; the
+    relay (``manage.py outbox_relay``) publishes whatever is still unsent.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    #: The Celery task id, fixed when the row is written, so a re-publication is recognisable.
+    task_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    #: The id of the request that wrote the row, carried into the task's logs.
+    request_id = models.CharField(max_length=128, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_unsent"
+            )
+        ]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+
+    def __str__(self):
+        return f"{self.task_name} #{self.pk}"

@@ -13,9 +13,18 @@ def make_token(purpose: str, value: str) -> str:
 
 
 def check_token(purpose: str, value: str, token: str) -> bool:
+    """Whether ``token`` was made for ``value`` by the secret key or one of its fallbacks
+    (``SECRET_KEY_FALLBACKS``), so links printed before a key rotation keep working."""
+    from django.conf import settings
     from django.utils.crypto import constant_time_compare
 
-    return bool(token) and constant_time_compare(make_token(purpose, value), token)
+    if not token:
+        return False
+    signer = signing.Signer(salt=f"chengnuo.{purpose}")
+    return any(
+        constant_time_compare(signer.signature(str(value), key=key)[:32], token)
+        for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    )
 
 
 def make_expiring(purpose: str, value: str) -> str:

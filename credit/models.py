@@ -9,15 +9,12 @@ also appended to the ledger, which is never updated: a correction is a new event
 import datetime as dt
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-def private_storage():
-    return storages["private"]
+from core.storage import private_storage
 
 
 class RecordKind(models.TextChoices):

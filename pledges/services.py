@@ -5,14 +5,16 @@ import binascii
 import hashlib
 import io
 import re
+import uuid
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import id_numbers, roles
+from accounts.selectors import authorisation_for, person_by_id_number
 from accounts.services import person_get_or_create
 from core.audit import audit_record
 from core.errors import Conflict, DomainError, NotAllowed
@@ -100,20 +102,44 @@ def decode_signature(data_uri: str) -> bytes:
     return raw
 
 
-def _next_number(year: int) -> str:
-    """Take the next number of ``year`` under a row lock (call inside the pledge's transaction).
+def _scan_extension(upload) -> str:
+    """The scan's real type, read from its first bytes (the name a browser sends may lie)."""
+    import filetype
 
-    The counter and the pledge commit together, so a failed signing leaves no gap.
+    upload.seek(0)
+    kind = filetype.guess(upload.read(262))
+    upload.seek(0)
+    return kind.extension if kind else "bin"
+
+
+def _next_number(year: int) -> str:
+    """Take the next number of ``year`` (call inside the pledge's transaction, last thing
+    before saving it).
+
+    One statement increments the year's counter and keeps its row locked until the pledge
+    commits, so concurrent signings queue there; the counter and the pledge commit or roll
+    back together, so a failed signing leaves no gap. (One round trip instead of five: the
+    row lock is held for as short a time as possible.)
     """
-    try:
-        with transaction.atomic():
-            PledgeNumberCounter.objects.get_or_create(year=year)
-    except IntegrityError:
-        pass
-    counter = PledgeNumberCounter.objects.select_for_update().get(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"CN-{year}-{counter.last:06d}"
+    meta = PledgeNumberCounter._meta
+    quote = connection.ops.quote_name
+    last = quote(meta.get_field("last").column)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {last} = {last} + 1 "
+        f"WHERE {quote(meta.get_field('year').column)} = %s RETURNING {last}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [year])
+        row = cursor.fetchone()
+        if row is None:  # the first pledge of the year
+            try:
+                with transaction.atomic():
+                    PledgeNumberCounter.objects.create(year=year, last=0)
+            except IntegrityError:
+                pass  # another signing created it first
+            cursor.execute(sql, [year])
+            row = cursor.fetchone()
+    return f"CN-{year}-{row[0]:06d}"
 
 
 def _names_match(a: str, b: str) -> bool:
@@ -130,12 +156,18 @@ def pledge_sign(
     signature_image: str | None = None,
     channel: str = Channel.ONLINE,
     paper_scan=None,
+    template: PledgeTemplate | None = None,
+    template_version: int | None = None,
 ) -> Pledge:
     """Sign a pledge in place of ``matter``'s certificate.
 
     ``applicant`` holds ``name``, ``id_number``, ``phone``, ``address`` and optionally
     ``town`` (a Unit). A resident signs only as themselves, online; a window clerk signs for
-    anyone at the window (the wet signature confirmed, a scan attached).
+    anyone at the window (the wet signature confirmed, a scan attached). ``template`` is the
+    matter's current template when the caller has just read it (it saves a query).
+    ``template_version`` is the version the applicant read; when the current one differs
+    (a new text was published meanwhile) the signing is refused: a pledge freezes only a
+    text its signer saw.
     """
     is_clerk = roles.has_role(actor, roles.WINDOW_CLERK)
     is_resident = roles.has_role(actor, roles.RESIDENT)
@@ -151,10 +183,25 @@ def pledge_sign(
         else:
             message = _("This matter does not accept pledges; the certificate is required.")
         raise DomainError(message, field="matter", code="not_pledgeable")
-    template = matter.current_template()
+    if (
+        template is None  # the caller may pass the current template it has just read
+        or template.matter_id != matter.pk
+        or template.status != PledgeTemplate.Status.PUBLISHED
+    ):
+        template = matter.current_template()
     if template is None:
         raise DomainError(
             _("This matter has no published pledge text yet."), field="matter", code="no_template"
+        )
+    if template_version is not None and template_version != template.version:
+        raise Conflict(
+            _(
+                "The pledge text changed after you opened it (it is now version %(version)s). "
+                "Read it again before signing."
+            )
+            % {"version": template.version},
+            field="template_version",
+            code="template_changed",
         )
     if not statements_accepted:
         raise DomainError(
@@ -168,14 +215,18 @@ def pledge_sign(
     if not name:
         raise DomainError(_("The applicant's name is required."), field="name")
 
+    agent = None  # an agent (代办) pledging online for the person who authorised them
     if channel == Channel.ONLINE:
         person = actor.person
         if person is None or person.id_hash != id_numbers.keyed_hash(number):
-            raise NotAllowed(
-                _("You may pledge only for yourself; an agent needs a recorded authorisation."),
-                field="applicant",
-                code="not_self",
-            )
+            agent = _agent_for(actor=actor, principal_number=number, matter=matter)
+            if agent is None:
+                raise NotAllowed(
+                    _("You may pledge only for yourself; an agent needs a recorded authorisation."),
+                    field="applicant",
+                    code="not_self",
+                )
+            person = agent["principal"]
         registered_name = person.name
     else:
         registered_name = name
@@ -187,7 +238,11 @@ def pledge_sign(
                 ),
                 field="paper_scan",
             )
-    if not _names_match(typed_name, registered_name):
+    if agent is not None:
+        # The agent signs with their own name, on the principal's behalf.
+        if not _names_match(typed_name, actor.person.name):
+            raise DomainError(_("Type your own registered name."), field="typed_name")
+    elif not _names_match(typed_name, registered_name):
         raise DomainError(
             _("The typed name must be the applicant's registered name."), field="typed_name"
         )
@@ -198,7 +253,7 @@ def pledge_sign(
     context = current_context()
     with transaction.atomic():
         if channel == Channel.ONLINE:
-            person = actor.person
+            person = agent["principal"] if agent else actor.person
         else:
             person = person_get_or_create(
                 id_number=number,
@@ -235,8 +290,9 @@ def pledge_sign(
             channel=channel,
             signed_at=signed_at,
         )
+        if agent is not None:
+            frozen["agent"] = agent["frozen"]
         pledge = Pledge(
-            number=_next_number(timezone.localtime(signed_at).year),
             matter=matter,
             template=template,
             person=person,
@@ -255,22 +311,54 @@ def pledge_sign(
             ip=context.get("ip"),
             user_agent=context.get("user_agent", ""),
         )
+        # Files first, the number last: the year's counter stays locked from taking the
+        # number until the commit, so nothing slow may come in between.
         if signature_bytes:
             digest = hashlib.sha256(signature_bytes).hexdigest()[:16]
             pledge.signature.save(
-                f"{pledge.number}-{digest}.png", ContentFile(signature_bytes), save=False
+                f"{digest}-{uuid.uuid4().hex[:12]}.png", ContentFile(signature_bytes), save=False
             )
         if paper_scan is not None:
-            pledge.paper_scan.save(f"{pledge.number}-scan", paper_scan, save=False)
+            pledge.paper_scan.save(
+                f"{uuid.uuid4().hex[:16]}-scan.{_scan_extension(paper_scan)}",
+                paper_scan,
+                save=False,
+            )
+        pledge.number = _next_number(timezone.localtime(signed_at).year)
         pledge.save()
         audit_record(
             actor=actor,
             action="pledge.signed",
             obj=pledge,
             person_hash=person.id_hash,
-            data={"number": pledge.number, "matter": matter.code, "channel": channel},
+            data={
+                "number": pledge.number,
+                "matter": matter.code,
+                "channel": channel,
+                **({"agent": agent["audit"]} if agent else {}),
+            },
         )
     return pledge
+
+
+def _agent_for(*, actor, principal_number: str, matter: Matter) -> dict | None:
+    """The recorded authorisation that lets ``actor`` pledge for the principal, as the
+    principal person, the block frozen into the pledge and the audit details; else ``None``."""
+    principal = person_by_id_number(principal_number)
+    authorisation = authorisation_for(actor.person, principal, matter.code, timezone.localdate())
+    if authorisation is None:
+        return None
+    block = {
+        "name": actor.person.name,
+        "id_masked": actor.person.id_masked,
+        "authorisation": authorisation.pk,
+        "valid_to": authorisation.valid_to.isoformat(),
+    }
+    return {
+        "principal": principal,
+        "frozen": block,
+        "audit": {**block, "agent_hash": actor.person.id_hash},
+    }
 
 
 def _locked(pledge: Pledge) -> Pledge:

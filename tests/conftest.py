@@ -54,3 +54,21 @@ def client_for(user) -> APIClient:
     if user is not None:
         client.force_authenticate(user)
     return client
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the migrated data (roles, content types, schedules).
+
+    Mixing transactional tests with and without serialized rollback breaks the suite: a plain
+    flush re-creates those rows under new ids, and the next serialized reload collides with
+    them. Making the rollback uniform keeps each test independent of the order it runs in.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None:
+            continue
+        kwargs = dict(marker.kwargs)
+        transactional = kwargs.get("transaction", marker.args[0] if marker.args else False)
+        if transactional and not kwargs.get("serialized_rollback"):
+            kwargs.update(transaction=True, serialized_rollback=True)
+            item.add_marker(pytest.mark.django_db(**kwargs), append=False)

@@ -81,13 +81,76 @@ def make_resident(username: str | None = None, *, name: str | None = None, **per
     return user
 
 
-def make_staff(role: str, username: str | None = None, *, unit: Unit | None = None):
+def make_staff(
+    role: str, username: str | None = None, *, unit: Unit | None = None, totp: bool = True
+):
+    """A staff account of ``role``. It has an authenticator with ``TEST_TOTP_SECRET`` (staff
+    sign in with a second factor): ``totp_code(user)`` gives a code it accepts, and
+    ``login_staff(client, user)`` signs a test client in with the factor passed."""
+    from accounts.two_factor import totp_provision
+
     unit = unit or UnitFactory(code="SF", name="市司法局")
     user = UserFactory(username=username or f"{role}-{next(_sequence)}", role=role, unit=unit)
     if role == "catalog_admin":
         user.is_staff = True
         user.save()
+    if totp:
+        totp_provision(user=user, secret_base32=TEST_TOTP_SECRET)
     return user
+
+
+# ---- staff two-factor sign-in in tests --------------------------------------------------
+
+# RFC 6238's test secret ("12345678901234567890") in base32: every test staff account's.
+TEST_TOTP_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def totp_code(user) -> str:
+    """A 6-digit code the user's authenticator accepts now.
+
+    Each TOTP code is accepted once; after a sign-in in the same 30 seconds this gives the
+    next step's code, which the one step of clock tolerance still accepts.
+    """
+    import time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+    if device is None:
+        raise ValueError(f"{user} has no authenticator")
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += device.step * (device.last_t + 1 - totp.t())
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_staff(client, user):
+    """``client.force_login(user)`` with the second factor passed, as after a real sign-in.
+
+    Page tests for staff use this instead of ``force_login`` (the two-factor middleware sends
+    an unverified staff session to the code step). API tests keep ``force_authenticate``.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=user, name="test", key=_test_key_hex(), confirmed=True
+        )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def _test_key_hex() -> str:
+    import base64
+
+    return base64.b32decode(TEST_TOTP_SECRET).hex()
 
 
 def now():

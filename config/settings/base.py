@@ -286,7 +286,9 @@ from django.utils.csp import CSP  # noqa: E402
 SESSION_COOKIE_AGE = env.int("CHENGNUO_SESSION_IDLE_SECONDS", default=30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
-CHENGNUO_STAFF_SESSION_IDLE_SECONDS = env.int("CHENGNUO_STAFF_SESSION_IDLE_SECONDS", default=15 * 60)
+CHENGNUO_STAFF_SESSION_IDLE_SECONDS = env.int(
+    "CHENGNUO_STAFF_SESSION_IDLE_SECONDS", default=15 * 60
+)
 # Staff two-factor sign-in (django-otp): the password step is good for this long.
 CHENGNUO_TWO_FACTOR_PENDING_SECONDS = 300
 CHENGNUO_RECOVERY_CODE_COUNT = 10
@@ -315,6 +317,16 @@ def _rate(name: str, default: str) -> str | None:
 
 
 # The API per token (authenticated) and per address (anonymous): fixed windows, O(1) each.
+# Counters in the shared cache when there is one; else in each process's memory (a round
+# trip to the file cache costs ~1.8 ms a request, locmem ~0.03 ms).
+CACHES["throttle"] = (
+    dict(CACHES["default"])
+    if CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "chengnuo-throttle",
+    }
+)
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "core.throttling.TokenRateThrottle",
     "core.throttling.AnonymousRateThrottle",

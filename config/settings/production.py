@@ -7,7 +7,7 @@ EXPORT_SIGNING_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL.
 from config.devkeys import KEY_NAMES
 
 from .base import *  # noqa: F403
-from .base import DATABASES, apply_keys, env
+from .base import DATABASES, LOG_LEVEL, apply_keys, env, logging_config
 
 DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
@@ -37,3 +37,9 @@ STORAGES = {  # noqa: F405
 
 CHENGNUO_DEMO_DATA_ALLOWED = False
 CHENGNUO_PRODUCTION = True
+
+# Operations (docs/production.md): JSON logs by default; probes and metrics answer over plain
+# HTTP on the internal address (load balancers and Prometheus do not follow the redirect).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]

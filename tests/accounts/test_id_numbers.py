@@ -3,9 +3,17 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from accounts import id_numbers
 from accounts.id_numbers import InvalidIdNumber, check_character, make_number, validate
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are matched in English; the Chinese ones are checked through the API."""
+    with translation.override("en"):
+        yield
 
 STANDARD_EXAMPLES = ["11010519491231002X", "440524188001010014"]
 

@@ -65,8 +65,17 @@ def screenshot(page, name: str) -> Path:
 
 
 def sign_in(page, username: str, password: str = "pass-Word-123") -> None:
+    """Sign in through the page; for staff, also the second step with a current TOTP code
+    computed from the account's authenticator in the test database."""
     page.goto(f"{page.base}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_load_state()
+    if "/accounts/login/code/" in page.url and page.locator("#id_code").count():
+        from accounts.models import User
+        from tests.factories import totp_code
+
+        page.fill("#id_code", totp_code(User.objects.get(username=username)))
+        page.click("#otp-submit")
+        page.wait_for_load_state()
