@@ -2,9 +2,9 @@
 
 The merge of a catalog list is the one place where ``oversight`` writes another app's rows
 (the ``Matter`` catalog): ``pledges.services`` offers no catalog write yet, and the merge
-belongs to the bureau's workflow. It goes through ``_matters_upsert`` only, keeps every
-change in the matters' simple-history with the bureau officer as the author, and should move
-to ``pledges.services`` as ``matter_upsert`` when that exists.
+belongs to the bureau's workflow. The catalog itself is written by
+``pledges.services.matters_upsert``, which keeps every change in the matters' history with
+the bureau officer as the author.
 """
 
 from __future__ import annotations
@@ -368,57 +368,35 @@ def catalog_list_merge(*, catalog_list: CatalogList, actor, note: str = "") -> C
 
 
 def _matters_upsert(diff: dict, *, actor, catalog_list: CatalogList) -> tuple[int, int]:
-    """Create and update catalog matters from a list's diff, with their history."""
-    from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+    """Write a list's diff into the catalog (through pledges), then give new items a guide."""
+    from pledges.services import matters_upsert
 
-    from pledges.models import Matter
-
-    reason = f"catalog list #{catalog_list.pk} ({catalog_list.unit.code})"
     departments = {unit.code: unit for unit in Unit.objects.filter(kind=Unit.Kind.DEPARTMENT)}
     new = []
     for row in diff["new_rows"]:
         values = {key: row[key] for key in LIST_FIELDS}
         if row["valid_from"]:
             values["valid_from"] = row["valid_from"]
-        new.append(
-            Matter(
-                code=row["code"],
-                department=departments[row["department"]],
-                source=reason,
-                **values,
-            )
-        )
-    changed = []
-    fields: set[str] = set()
-    for matter, row, changes in diff["changed_rows"]:
-        for key in changes:
-            if key == "department":
-                matter.department = departments[row["department"]]
-            else:
-                setattr(matter, key, row[key])
-            fields.add(key)
-        changed.append(matter)
-    if new:
-        bulk_create_with_history(
-            new, Matter, batch_size=500, default_user=actor, default_change_reason=reason
-        )
-        # Every catalog item has a guide: a draft for the catalog administrator to complete.
-        created = Matter.objects.filter(code__in=[m.code for m in new]).select_related("department")
-        ServiceGuide.objects.bulk_create(
-            [ServiceGuide(matter=m, office=m.department.name) for m in created],
-            batch_size=500,
-            ignore_conflicts=True,
-        )
-    if changed:
-        bulk_update_with_history(
-            changed,
-            Matter,
-            sorted(fields),
-            batch_size=500,
-            default_user=actor,
-            default_change_reason=reason,
-        )
-    return len(new), len(changed)
+        new.append({"code": row["code"], "department": departments[row["department"]], **values})
+    changes = []
+    for matter, row, changed in diff["changed_rows"]:
+        values = {
+            key: departments[row[key]] if key == "department" else row[key] for key in changed
+        }
+        changes.append((matter, values))
+    created, updated = matters_upsert(
+        new=new,
+        changes=changes,
+        actor=actor,
+        reason=f"catalog list #{catalog_list.pk} ({catalog_list.unit.code})",
+    )
+    # Every catalog item has a guide: a draft for the catalog administrator to complete.
+    ServiceGuide.objects.bulk_create(
+        [ServiceGuide(matter=m, office=m.department.name) for m in created],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    return len(created), updated
 
 
 def catalog_list_reject(*, catalog_list: CatalogList, actor, note: str) -> CatalogList:

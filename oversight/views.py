@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import roles
+from accounts.decorators import role_required
 from core.audit import audit_record
 from core.errors import DomainError
 from core.middleware import client_ip
@@ -43,20 +44,6 @@ from .models import CatalogList, ComplaintChannel, ComplaintStatus, GuideMateria
 PDF_TYPE = "application/pdf"
 
 
-def _role_required(*names):
-    def decorator(view):
-        @login_required
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not roles.has_role(request.user, *names):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _staff_required(view):
     @login_required
     @functools.wraps(view)
@@ -68,8 +55,8 @@ def _staff_required(view):
     return wrapped
 
 
-officer_required = _role_required(roles.OVERSIGHT_OFFICER)
-lists_required = _role_required(roles.LIST_SUBMITTER, roles.OVERSIGHT_OFFICER)
+officer_required = role_required(roles.OVERSIGHT_OFFICER, hide=False)
+lists_required = role_required(roles.LIST_SUBMITTER, roles.OVERSIGHT_OFFICER, hide=False)
 
 
 def _download(content: bytes, filename: str, content_type: str, *, inline=False) -> HttpResponse:

@@ -72,6 +72,52 @@ def template_new_version(
     return template
 
 
+def matters_upsert(
+    *, new: list[dict], changes: list[tuple[Matter, dict]], actor, reason: str
+) -> tuple[list[Matter], int]:
+    """Create catalog matters and change existing ones in bulk, each change in the history.
+
+    ``new`` holds field values per matter (``department`` a Unit); ``changes`` pairs a matter
+    with the fields that change. Nothing is deleted. Call inside the caller's transaction.
+    """
+    from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+    created = []
+    if new:
+        bulk_create_with_history(
+            [Matter(source=reason, **values) for values in new],
+            Matter,
+            batch_size=500,
+            default_user=actor,
+            default_change_reason=reason,
+        )
+        created = list(
+            Matter.objects.filter(code__in=[values["code"] for values in new]).select_related(
+                "department"
+            )
+        )
+    fields: set[str] = set()
+    for matter, values in changes:
+        for key, value in values.items():
+            setattr(matter, key, value)
+            fields.add(key)
+    if changes:
+        bulk_update_with_history(
+            [matter for matter, _values in changes],
+            Matter,
+            sorted(fields),
+            batch_size=500,
+            default_user=actor,
+            default_change_reason=reason,
+        )
+    audit_record(
+        actor=actor,
+        action="catalog.matters_upserted",
+        data={"created": len(created), "changed": len(changes), "reason": reason},
+    )
+    return created, len(changes)
+
+
 # ---- pledges ----------------------------------------------------------------------------
 
 _DATA_URI = re.compile(r"^data:image/(png|jpeg);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")

@@ -199,6 +199,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models call a field "status", "channel" or "kind": name each choice set.
+    "ENUM_NAME_OVERRIDES": {
+        "PledgeChannelEnum": "pledges.models.Channel",
+        "PledgeStatusEnum": "pledges.models.PledgeStatus",
+        "ComplaintChannelEnum": "oversight.models.ComplaintChannel",
+        "ComplaintStatusEnum": "oversight.models.ComplaintStatus",
+        "CheckTaskStatusEnum": "verification.models.TaskStatus",
+        "CreditRecordKindEnum": "credit.models.RecordKind",
+    },
 }
 
 # Celery: acks late, one message at a time, time limits, tasks safe to run twice.
