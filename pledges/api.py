@@ -2,17 +2,20 @@
 
 import base64
 import binascii
+import copy
 import re
 
 import django_filters
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts import roles
 from accounts.models import Unit
@@ -141,9 +144,34 @@ class ApplicantSerializer(serializers.Serializer):
         return town
 
 
+class DataURIField(serializers.CharField):
+    """A base64 data URI, which is ASCII by definition.
+
+    DRF's ``CharField`` looks for surrogate characters one character at a time in Python:
+    0.7 ms on a drawn signature, over half a second on an 8 MB scan. One ``isascii()`` call
+    rules them out instead.
+    """
+
+    default_error_messages = {"not_ascii": gettext_lazy("Send the file as a base64 data URI.")}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            validator
+            for validator in self.validators
+            if not isinstance(validator, ProhibitSurrogateCharactersValidator)
+        ]
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not value.isascii():
+            self.fail("not_ascii")
+        return value
+
+
 class SignatureSerializer(serializers.Serializer):
     typed_name = serializers.CharField(max_length=100)
-    image = serializers.CharField(required=False, allow_blank=True, max_length=400_000)
+    image = DataURIField(required=False, allow_blank=True, max_length=400_000)
 
 
 _SCAN_URI = re.compile(r"^data:(application/pdf|image/png|image/jpeg);base64,(?P<data>.+)$", re.S)
@@ -155,7 +183,12 @@ class PledgeCreateSerializer(serializers.Serializer):
     statements_accepted = serializers.BooleanField()
     signature = SignatureSerializer()
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
-    paper_scan = serializers.CharField(
+    template_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The text version the applicant read; 409 if a newer one was published since.",
+    )
+    paper_scan = DataURIField(
         required=False,
         allow_blank=True,
         max_length=8_000_000,
@@ -163,9 +196,10 @@ class PledgeCreateSerializer(serializers.Serializer):
     )
 
     def validate_matter(self, value):
-        matter = Matter.objects.select_related("department").filter(code=value).first()
+        matter, template = selectors.matter_for_signing(value)
         if matter is None:
             raise serializers.ValidationError(_("Unknown matter."))
+        self.current_template = template  # read with the matter: one query, not two
         return matter
 
     def validate_paper_scan(self, value):
@@ -213,6 +247,19 @@ class PledgeSerializer(serializers.ModelSerializer):
             "withdrawn_at",
         ]
 
+    def get_fields(self):
+        """Build the fields once per class, hand each instance its own copy.
+
+        DRF rebuilds a model serializer's fields from the model for every instance: 2 ms on
+        this stack, a sixth of a signing's CPU; the copy costs a third of that.
+        """
+        cls = type(self)
+        built = cls.__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            cls._built_fields = built
+        return copy.deepcopy(built)
+
     def get_applicant(self, pledge) -> dict:
         return {"name": pledge.applicant_name, "id_number": pledge.person.id_masked}
 
@@ -238,7 +285,7 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
-class DecisionSerializer(serializers.Serializer):
+class PledgeDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
@@ -306,6 +353,8 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             signature_image=data["signature"].get("image") or None,
             channel=channel,
             paper_scan=data.get("paper_scan"),
+            template=serializer.current_template,
+            template_version=data.get("template_version"),
         )
         body = PledgeSerializer(pledge, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
@@ -322,12 +371,12 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(PledgeSerializer(pledge, context={"request": request}).data)
 
-    @extend_schema(request=DecisionSerializer, responses=PledgeSerializer)
+    @extend_schema(request=PledgeDecisionSerializer, responses=PledgeSerializer)
     @action(detail=True, methods=["post"])
     def decision(self, request, number=None):
         if not roles.has_role(request.user, roles.WINDOW_CLERK):
             raise NotAllowed(_("Only a window clerk records decisions."))
-        serializer = DecisionSerializer(data=request.data)
+        serializer = PledgeDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pledge = services.pledge_decide(
             pledge=self.get_object(),

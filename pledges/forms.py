@@ -24,6 +24,8 @@ class SignForm(forms.Form):
         help_text=_("Exactly as registered; it confirms the drawn signature."),
     )
     signature = forms.CharField(widget=forms.HiddenInput, required=False, max_length=400_000)
+    # The text version shown on the page: the pledge must freeze the text that was read.
+    template_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, statements=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -44,6 +44,20 @@ def matter_list(
     return qs.order_by("code")
 
 
+def matter_for_signing(code: str) -> tuple[Matter | None, PledgeTemplate | None]:
+    """The matter (with its department) and its current published template, in one query
+    when there is a template: the signing path reads both."""
+    template = (
+        PledgeTemplate.objects.select_related("matter__department")
+        .filter(matter__code=code, status=PledgeTemplate.Status.PUBLISHED)
+        .order_by("-version")
+        .first()
+    )
+    if template is not None:
+        return template.matter, template
+    return Matter.objects.select_related("department").filter(code=code).first(), None
+
+
 def matter_is_pledgeable(matter: Matter) -> bool:
     return matter.accepts_pledges and matter.current_template() is not None
 

@@ -9,27 +9,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import roles
+from accounts.decorators import role_required
 from core.errors import DomainError
+from core.forms import add_domain_error
 from credit.selectors import eligibility_for
 
 from . import selectors, services
 from .forms import CatalogSearchForm, DecisionForm, SignForm, WindowSearchForm, WithdrawForm
 from .models import Channel, Matter
-
-
-def _role_required(*names):
-    def decorator(view):
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not roles.has_role(request.user, *names):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        wrapped.__name__ = view.__name__
-        wrapped.__doc__ = view.__doc__
-        return wrapped
-
-    return decorator
 
 
 def home(request):
@@ -42,11 +29,6 @@ def home(request):
     matters = selectors.matter_list(search=search, disposition=disposition)
     page = Paginator(matters, 20).get_page(request.GET.get("page"))
     return render(request, "pledges/home.html", {"form": form, "page": page})
-
-
-def _apply_domain_error(form, error: DomainError):
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
 
 
 def matter_detail(request, code):
@@ -77,11 +59,18 @@ def matter_detail(request, code):
                     typed_name=form.cleaned_data["typed_name"],
                     signature_image=form.cleaned_data["signature"] or None,
                     channel=Channel.ONLINE,
+                    template=template,
+                    template_version=form.cleaned_data["template_version"],
                 )
             except services.NotEligible:
                 eligibility = eligibility_for(user.person)
             except DomainError as error:
-                _apply_domain_error(form, error)
+                if error.code == "template_changed":
+                    # Show the new text with a fresh form: it has to be read and ticked again.
+                    messages.error(request, error.message)
+                    form = SignForm(statements=template.statements)
+                else:
+                    add_domain_error(form, error)
             else:
                 messages.success(
                     request, _("Pledge %(number)s signed.") % {"number": pledge.number}
@@ -101,7 +90,7 @@ def matter_detail(request, code):
 
 
 @require_POST
-@_role_required(roles.RESIDENT)
+@role_required(roles.RESIDENT)
 def choose_certificate(request, code):
     matter = get_object_or_404(Matter, code=code)
     services.certificate_choose(matter=matter, actor=request.user)
@@ -113,7 +102,7 @@ def choose_certificate(request, code):
     return redirect("pledges:matter_detail", code=code)
 
 
-@_role_required(roles.RESIDENT)
+@role_required(roles.RESIDENT)
 def my_pledges(request):
     pledges = selectors.pledges_visible_to(request.user)
     page = Paginator(pledges, 20).get_page(request.GET.get("page"))
@@ -145,12 +134,13 @@ def pledge_detail(request, number):
             "pledge": pledge,
             "form": form,
             "verify_path": selectors.verify_path(pledge),
+            "pdf_path": selectors.pdf_path(pledge),
             "is_owner": request.user.person_id == pledge.person_id,
         },
     )
 
 
-@_role_required(roles.WINDOW_CLERK)
+@role_required(roles.WINDOW_CLERK)
 def window(request):
     """The service window: find pledges by number or ID number, record decisions."""
     form = WindowSearchForm(request.GET or None)
@@ -169,7 +159,7 @@ def window(request):
 
 
 @require_POST
-@_role_required(roles.WINDOW_CLERK)
+@role_required(roles.WINDOW_CLERK)
 def window_decide(request, number):
     pledge = selectors.pledge_for(request.user, number)
     if pledge is None:

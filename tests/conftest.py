@@ -65,10 +65,55 @@ def pytest_collection_modifyitems(items):
     """
     for item in items:
         marker = item.get_closest_marker("django_db")
-        if marker is None:
+        fixtures = getattr(item, "fixturenames", ())
+        by_fixture = "transactional_db" in fixtures or "live_server" in fixtures
+        if marker is None and not by_fixture:
             continue
-        kwargs = dict(marker.kwargs)
-        transactional = kwargs.get("transaction", marker.args[0] if marker.args else False)
+        kwargs = dict(marker.kwargs) if marker else {}
+        positional = marker.args[0] if marker and marker.args else False
+        transactional = kwargs.get("transaction", positional) or by_fixture
         if transactional and not kwargs.get("serialized_rollback"):
             kwargs.update(transaction=True, serialized_rollback=True)
             item.add_marker(pytest.mark.django_db(**kwargs), append=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _serialized_contents_follow_the_connection(django_db_setup, django_db_blocker):
+    """Give every connection object the database snapshot that serialized rollback reloads.
+
+    Django keeps the snapshot on the connection object that created the test database. After
+    Playwright starts, or after work in other threads, the test may hold a fresh connection
+    object without it: its flush then re-runs post_migrate (new content type and group rows)
+    and the next reload collides with them. Carrying the snapshot over prevents that.
+    """
+    from django.db import connections
+    from django.test import TransactionTestCase
+
+    saved = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+
+    def restore():
+        for alias, contents in saved.items():
+            if not hasattr(connections[alias], "_test_serialized_contents"):
+                connections[alias]._test_serialized_contents = contents
+
+    # Both are classmethods in Django 6; keep them so, bound to the test's own class.
+    original_setup = TransactionTestCase.__dict__["_fixture_setup"]
+    original_teardown = TransactionTestCase.__dict__["_fixture_teardown"]
+
+    def wrap(original):
+        def wrapped(cls_or_self):
+            restore()
+            func = original.__func__ if isinstance(original, classmethod) else original
+            return func(cls_or_self)
+
+        return classmethod(wrapped) if isinstance(original, classmethod) else wrapped
+
+    TransactionTestCase._fixture_setup = wrap(original_setup)
+    TransactionTestCase._fixture_teardown = wrap(original_teardown)
+    yield
+    TransactionTestCase._fixture_setup = original_setup
+    TransactionTestCase._fixture_teardown = original_teardown

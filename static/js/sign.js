@@ -7,15 +7,17 @@
   var pad = new window.SignaturePad(canvas, { penColor: "#000", backgroundColor: "rgba(0,0,0,0)" });
   function resize() {
     var ratio = Math.max(window.devicePixelRatio || 1, 1);
-    var data = pad.toData();
     canvas.width = canvas.offsetWidth * ratio;
     canvas.height = canvas.offsetHeight * ratio;
     canvas.getContext("2d").scale(ratio, ratio);
-    pad.clear();
-    pad.fromData(data);
+    pad.redraw();  // what was drawn (strokes and a restored image) survives the resize
   }
   window.addEventListener("resize", resize);
   resize();
+  // Back on the page after an error (a mistyped name): keep the signature already drawn.
+  if (input.value) {
+    pad.fromDataURL(input.value, { ratio: 1, width: canvas.offsetWidth, height: canvas.offsetHeight });
+  }
   document.getElementById("signature-clear").addEventListener("click", function () { pad.clear(); });
   form.addEventListener("submit", function () {
     input.value = pad.isEmpty() ? "" : pad.toDataURL("image/png");

@@ -1,6 +1,5 @@
 """The pledge API contract: signing, listing, withdrawing, deciding, and bad input."""
 
-
 import pytest
 from django.db import connection
 
