@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,10 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.crypto import EncryptedTextField
 from accounts.models import Person, Unit
-
-
-def private_storage():
-    return storages["private"]
+from core.storage import private_storage
 
 
 class Disposition(models.TextChoices):
@@ -220,8 +216,26 @@ class Pledge(models.Model):
     """A signed pledge (承诺书) in place of a certificate. Its text is frozen at signing."""
 
     # Every allowed state change, in one place. Later issues add states here.
+    # Verification (pledges/lifecycle.py): a drawn pledge is under check until the finding
+    # takes effect; "could not verify" returns it to the state it had before the check.
     TRANSITIONS = {
-        PledgeStatus.SIGNED: {PledgeStatus.DECIDED, PledgeStatus.WITHDRAWN},
+        PledgeStatus.SIGNED: {
+            PledgeStatus.DECIDED,
+            PledgeStatus.WITHDRAWN,
+            PledgeStatus.UNDER_CHECK,
+        },
+        PledgeStatus.DECIDED: {PledgeStatus.UNDER_CHECK},
+        PledgeStatus.UNDER_CHECK: {
+            PledgeStatus.VERIFIED,
+            PledgeStatus.FOUND_FALSE,
+            PledgeStatus.BREACH,
+            PledgeStatus.SIGNED,
+            PledgeStatus.DECIDED,
+        },
+        PledgeStatus.VERIFIED: {PledgeStatus.UNDER_CHECK},
+        PledgeStatus.FOUND_FALSE: {PledgeStatus.REVOCATION_PENDING},
+        PledgeStatus.BREACH: {PledgeStatus.REVOCATION_PENDING},
+        PledgeStatus.REVOCATION_PENDING: {PledgeStatus.REVOKED},
     }
 
     number = models.CharField(_("number"), max_length=20, unique=True)

@@ -15,6 +15,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 STANDARD_EXAMPLES = ["11010519491231002X", "440524188001010014"]
 
 
