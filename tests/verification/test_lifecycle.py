@@ -101,10 +101,6 @@ def test_only_a_window_clerk_revokes_and_says_what(pending):
 
 # ---- the API --------------------------------------------------------------------------------
 
-URLS = "tests.verification.urls_with_revocation"
-
-
-@pytest.mark.urls(URLS)
 @pytest.mark.parametrize("role", [*roles.STAFF_ROLES, "resident", "anonymous"])
 def test_revocation_api_is_for_window_clerks(role, pending):
     user = {"resident": pending.account, "anonymous": None}.get(role) or (
@@ -121,7 +117,6 @@ def test_revocation_api_is_for_window_clerks(role, pending):
         assert body["revoked_by"] == "window_clerk-x"
 
 
-@pytest.mark.urls(URLS)
 def test_revocation_api_refuses_bad_requests(pledge, pending):
     clerk = client_for(make_staff(roles.WINDOW_CLERK, "clerk"))
     url = f"/api/v1/pledges/{pending.number}/revocation/"
