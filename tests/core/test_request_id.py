@@ -147,10 +147,10 @@ def test_the_worker_runs_the_task_under_the_request_id_of_the_request(filesystem
                 remember_request_id.delay()
             finally:
                 reset_request_id(token)
-            assert SEEN_EVENT.wait(15), "the worker did not run the task"
+            assert SEEN_EVENT.wait(30), "the worker did not run the task"
             SEEN_EVENT.clear()
             remember_request_id.delay()  # published outside any request (as beat does)
-            assert SEEN_EVENT.wait(15), "the worker did not run the second task"
+            assert SEEN_EVENT.wait(30), "the worker did not run the second task"
     finally:
         app.conf.worker_hijack_root_logger = saved_hijack
     assert SEEN[0] == "req-into-worker"
