@@ -1,8 +1,6 @@
 """Pages: the officers' workbench, a task, draws, the resident's "my checks", the window's
 revocations, evidence downloads and the public page of results (一公开)."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import roles
+from accounts.decorators import role_required
 from core.errors import DomainError
 from pledges import lifecycle
 from pledges.models import Pledge, VerificationMethod
@@ -31,21 +30,6 @@ from .forms import (
 )
 from .models import AssistRequest, CheckTask, Draw, Evidence, PromiseTerm, SpotCheckPlan
 
-
-def _role_required(*names):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not roles.has_role(request.user, *names):
-                raise Http404
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 _CHECK_STAFF = (roles.VERIFICATION_OFFICER, roles.VERIFICATION_SUPERVISOR)
 
 
@@ -56,7 +40,7 @@ def _error(request, error: DomainError):
 # ---- the workbench ------------------------------------------------------------------------
 
 
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def workbench(request):
     """An officer's tasks by due date and the findings awaiting their countersignature; a
     supervisor's view of every task."""
@@ -89,7 +73,7 @@ def _task_or_404(request, task_id) -> CheckTask:
     return task
 
 
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_detail(request, task_id):
     task = _task_or_404(request, task_id)
     methods = list(task.matter.verification_methods or []) or [task.method]
@@ -149,7 +133,7 @@ def task_detail(request, task_id):
 
 
 @require_POST
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_evidence(request, task_id):
     task = _task_or_404(request, task_id)
     form = EvidenceForm(request.POST, request.FILES)
@@ -171,7 +155,7 @@ def task_evidence(request, task_id):
 
 
 @require_POST
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_data_check(request, task_id):
     task = _task_or_404(request, task_id)
     try:
@@ -186,7 +170,7 @@ def task_data_check(request, task_id):
 
 
 @require_POST
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_assist(request, task_id):
     task = _task_or_404(request, task_id)
     form = AssistRequestForm(request.POST)
@@ -208,7 +192,7 @@ def task_assist(request, task_id):
 
 
 @require_POST
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_assist_answer(request, task_id, request_id):
     task = _task_or_404(request, task_id)
     item = get_object_or_404(AssistRequest, task=task, pk=request_id)
@@ -231,7 +215,7 @@ def task_assist_answer(request, task_id, request_id):
 
 
 @require_POST
-@_role_required(*_CHECK_STAFF)
+@role_required(*_CHECK_STAFF)
 def task_countersign(request, task_id):
     task = _task_or_404(request, task_id)
     form = CountersignForm(request.POST)
@@ -248,7 +232,7 @@ def task_countersign(request, task_id):
 
 
 @require_POST
-@_role_required(roles.VERIFICATION_SUPERVISOR)
+@role_required(roles.VERIFICATION_SUPERVISOR)
 def task_reassign(request, task_id):
     task = _task_or_404(request, task_id)
     form = ReassignForm(request.POST, officers=selectors.officers())
@@ -282,7 +266,7 @@ def evidence_file(request, evidence_id):
 # ---- plans and draws ----------------------------------------------------------------------
 
 
-@_role_required(*selectors.PLAN_READERS)
+@role_required(*selectors.PLAN_READERS)
 def draws(request):
     plans = selectors.plan_list()
     page = Paginator(selectors.draw_list(), 20).get_page(request.GET.get("page"))
@@ -294,7 +278,7 @@ def draws(request):
 
 
 @require_POST
-@_role_required(*selectors.DRAW_RUNNERS)
+@role_required(*selectors.DRAW_RUNNERS)
 def draw_run(request, plan_id):
     plan = get_object_or_404(SpotCheckPlan, pk=plan_id, active=True)
     try:
@@ -317,7 +301,7 @@ def draw_run(request, plan_id):
     return redirect("verification:draw", draw_id=draw.pk)
 
 
-@_role_required(*selectors.PLAN_READERS)
+@role_required(*selectors.PLAN_READERS)
 def draw_detail(request, draw_id):
     draw = get_object_or_404(Draw.objects.select_related("plan"), pk=draw_id)
     return render(
@@ -327,7 +311,7 @@ def draw_detail(request, draw_id):
     )
 
 
-@_role_required(*selectors.PLAN_READERS)
+@role_required(*selectors.PLAN_READERS)
 def draw_population(request, draw_id):
     draw = get_object_or_404(Draw, pk=draw_id)
     return population_response(draw)
@@ -336,7 +320,7 @@ def draw_population(request, draw_id):
 # ---- the resident -------------------------------------------------------------------------
 
 
-@_role_required(roles.RESIDENT)
+@role_required(roles.RESIDENT)
 def my_checks(request):
     person = request.user.person
     return render(
@@ -353,7 +337,7 @@ def my_checks(request):
 
 
 @require_POST
-@_role_required(roles.RESIDENT)
+@role_required(roles.RESIDENT)
 def my_check_material(request, task_id):
     task = selectors.checks_of(request.user.person).filter(pk=task_id).first()
     if task is None:
@@ -408,7 +392,7 @@ def promise_fulfil(request, number, term_id):
 # ---- the window: revocations ----------------------------------------------------------------
 
 
-@_role_required(roles.WINDOW_CLERK)
+@role_required(roles.WINDOW_CLERK)
 def revocations(request):
     pending = lifecycle.pledges_awaiting_revocation()
     findings = {
@@ -424,7 +408,7 @@ def revocations(request):
 
 
 @require_POST
-@_role_required(roles.WINDOW_CLERK)
+@role_required(roles.WINDOW_CLERK)
 def revoke(request, number):
     pledge = get_object_or_404(Pledge, number=number)
     form = RevocationForm(request.POST)

@@ -3,20 +3,12 @@
 import threading
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core.notifications import notify
 from core.sms import MemorySMSBackend
 from tests.factories import make_resident
 from tests.worker import REAL_WORKER, real_worker, wait_until  # noqa: F401
-
-
-def resident_account(username: str, name: str):
-    # A transactional test before this one may have flushed the role groups that the
-    # migrations created.
-    Group.objects.get_or_create(name="resident")
-    return make_resident(username, name=name)
 
 
 class ThreadNotingSMSBackend(MemorySMSBackend):
@@ -35,7 +27,7 @@ def test_sms_queued_after_commit_is_sent_by_the_worker(real_worker, settings):  
     settings.CHENGNUO_SMS_BACKEND = "tests.core.test_worker.ThreadNotingSMSBackend"
     MemorySMSBackend.outbox.clear()
     ThreadNotingSMSBackend.threads = []
-    resident = resident_account("worker-alice", "王五")
+    resident = make_resident("worker-alice", name="王五")
 
     with transaction.atomic():
         notify(recipient=resident, kind="test", title="您的承诺书已受理", sms=True)
@@ -53,7 +45,7 @@ def test_sms_queued_after_commit_is_sent_by_the_worker(real_worker, settings):  
 def test_rolled_back_notification_sends_no_sms(real_worker, settings):  # noqa: F811
     settings.CHENGNUO_SMS_BACKEND = "core.sms.MemorySMSBackend"
     MemorySMSBackend.outbox.clear()
-    resident = resident_account("worker-bob", "赵六")
+    resident = make_resident("worker-bob", name="赵六")
 
     with pytest.raises(RuntimeError), transaction.atomic():
         notify(recipient=resident, kind="test", title="不应发送", sms=True)

@@ -101,6 +101,7 @@ def test_only_a_window_clerk_revokes_and_says_what(pending):
 
 # ---- the API --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", [*roles.STAFF_ROLES, "resident", "anonymous"])
 def test_revocation_api_is_for_window_clerks(role, pending):
     user = {"resident": pending.account, "anonymous": None}.get(role) or (
