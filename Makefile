@@ -15,7 +15,7 @@ help:
 	@echo "make test   set up for tests, then run the whole test suite"
 	@echo "make setup  .venv, system packages, translations, migrations, demo data"
 	@echo "make lint   ruff check and ruff format --check"
-	@echo "make bench  run the benchmarks (bench/run.py)"
+	@echo "make bench  run the benchmarks (bench/run.py; BENCH=\"print sign\" for some)"
 
 # Reinstall only when pyproject.toml changed since the last install.
 venv: $(VENV)/.installed
@@ -49,4 +49,4 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 bench: venv
-	@if [ -f bench/run.py ]; then $(PYTHON) bench/run.py; else echo "bench/run.py does not exist yet"; fi
+	$(PYTHON) bench/run.py $(BENCH)

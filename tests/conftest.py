@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 
 from accounts.roles import STAFF_ROLES
 from core.sms import MemorySMSBackend
+from tests.concurrency import shared_database  # noqa: F401 - a fixture for every test module
 from tests.factories import make_resident, make_staff
 
 

@@ -5,11 +5,9 @@ import pytest
 from accounts.models import User
 from core.models import IdempotentRequest
 from pledges.models import Pledge
+from tests.concurrency import run_in_threads, sequence_numbers
 from tests.conftest import client_for
 from tests.factories import MatterFactory, make_resident, pledge_body
-from tests.pledges.test_numbering import run_in_threads, sequence_numbers, shared_database
-
-__all__ = ["shared_database"]  # the fixture, imported for the concurrent test
 
 URL = "/api/v1/pledges/"
 

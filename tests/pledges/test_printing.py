@@ -16,9 +16,9 @@ from accounts.roles import STAFF_ROLES, is_staff_role
 from core.models import AuditEvent, BackgroundJob
 from pledges import printing
 from pledges.models import Pledge
+from tests.concurrency import run_in_threads
 from tests.conftest import client_for
 from tests.factories import MatterFactory, login_staff, make_resident, make_staff, sign_pledge
-from tests.pledges.test_numbering import run_in_threads, shared_database  # noqa: F401
 from tests.pledges.test_pdf import copies_text, pdf_text, squeeze
 
 pytestmark = pytest.mark.django_db
