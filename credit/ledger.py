@@ -103,13 +103,16 @@ def _locked_head() -> LedgerHead:
     head = LedgerHead.objects.select_for_update().filter(pk=1).first()
     if head is not None:
         return head
-    if LedgerEntry.objects.exists():
-        raise LedgerError("the ledger head is missing while the ledger has rows")
     try:
         with transaction.atomic():
             LedgerHead.objects.create(pk=1, seq=0, hash=GENESIS, mac=head_mac(0, GENESIS))
     except IntegrityError:
-        pass  # created by a concurrent first append
+        # A concurrent first append created it (and may have committed events since).
+        return LedgerHead.objects.select_for_update().get(pk=1)
+    # This transaction created the head and holds it: events without a head were tampered
+    # with (a concurrent first append would have collided with the head row instead).
+    if LedgerEntry.objects.exists():
+        raise LedgerError("the ledger head is missing while the ledger has rows")
     return LedgerHead.objects.select_for_update().get(pk=1)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery import app
@@ -34,9 +34,17 @@ def test_a_scheduled_draw_runs_once(real_worker, officers, matter):  # noqa: F81
     # One tick sends one due entry: keep the other apps' schedules (credit's pushes, the
     # daily checks) from being due first, whatever the hour the suite runs at.
     PeriodicTask.objects.exclude(pk=plan.periodic_task_id).update(enabled=False)
+    # django-celery-beat loads a crontab entry with a fixed hour only within two hours of
+    # that hour (the weekly one fires at 00:10): give the entry a crontab of every minute so
+    # the tick finds it at whatever hour the suite runs. The cutoff still follows the plan's
+    # weekly cadence.
+    entry = PeriodicTask.objects.select_related("crontab").get(pk=plan.periodic_task_id)
+    every_minute = CrontabSchedule.objects.create(
+        minute="*", hour="*", day_of_week="*", timezone=entry.crontab.timezone
+    )
     # Beat last ran more than a week ago: the weekly entry is due now.
     PeriodicTask.objects.filter(pk=plan.periodic_task_id).update(
-        last_run_at=timezone.now() - dt.timedelta(days=8)
+        crontab=every_minute, last_run_at=timezone.now() - dt.timedelta(days=8)
     )
 
     beat_tick()
