@@ -1,6 +1,8 @@
 """The service window's agent authorisations (代办授权): record, find, revoke, open the scan.
 
-Window clerks only. Mounted from ``accounts/agent_urls.py`` at ``/window/agents/``.
+Window clerks only, and each clerk only the authorisations of their hall or of a person they
+looked up by ID number (``selectors.agent_authorisations_visible_to``); others answer 404.
+Mounted from ``accounts/agent_urls.py`` at ``/window/agents/``.
 """
 
 from django.contrib import messages
@@ -15,8 +17,12 @@ from core.errors import DomainError
 
 from . import id_numbers, roles
 from .forms import AgentAuthorisationForm, AgentRevokeForm
-from .models import AgentAuthorisation
-from .selectors import agent_authorisations_of, agent_authorisations_recent, person_by_id_number
+from .selectors import (
+    agent_authorisations_of,
+    agent_authorisations_recent,
+    agent_authorisations_visible_to,
+    person_by_id_number,
+)
 from .services import agent_authorisation_record, agent_authorisation_revoke
 
 
@@ -70,7 +76,7 @@ def agent_list(request):
                 data={"found": len(authorisations)},
             )
     else:
-        authorisations = list(agent_authorisations_recent())
+        authorisations = list(agent_authorisations_recent(request.user))
     return render(
         request,
         "accounts/agents.html",
@@ -86,7 +92,7 @@ def agent_list(request):
 @require_POST
 @_clerk_only
 def agent_revoke(request, pk):
-    authorisation = get_object_or_404(AgentAuthorisation, pk=pk)
+    authorisation = get_object_or_404(agent_authorisations_visible_to(request.user), pk=pk)
     form = AgentRevokeForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say why the authorisation is revoked."))
@@ -105,7 +111,7 @@ def agent_revoke(request, pk):
 @_clerk_only
 def agent_scan(request, pk):
     """The scan of the signed form, as a download (never shown inline)."""
-    authorisation = get_object_or_404(AgentAuthorisation, pk=pk)
+    authorisation = get_object_or_404(agent_authorisations_visible_to(request.user), pk=pk)
     if not authorisation.scan:
         raise Http404
     audit_record(

@@ -122,7 +122,10 @@ class MyDataView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", str, enum=["json", "pdf"], required=False)],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        },
     )
     def get(self, request):
         data = export.personal_data(request.user)
@@ -171,13 +174,36 @@ class AuditQuerySerializer(serializers.Serializer):
         return attrs
 
 
+class AuditEventSerializer(serializers.Serializer):
+    """One event of the JSON export (``core.audit_export.event_row``); the CSV has the same
+    columns."""
+
+    id = serializers.IntegerField()
+    occurred_at = serializers.DateTimeField()
+    actor_username = serializers.CharField()
+    actor_unit = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    person_hash = serializers.CharField()
+    ip = serializers.CharField()
+    user_agent = serializers.CharField()
+    data = serializers.JSONField()
+
+
 class AuditExportView(APIView):
     """``GET /api/v1/audit/events/?person=&staff=&since=&until=&file_format=json|csv``: the
     audit log as a download, for the city-wide auditor (``oversight_officer``)."""
 
     permission_classes = [IsAuthenticated, IsAuditor]
 
-    @extend_schema(parameters=[AuditQuerySerializer], responses={200: OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[AuditQuerySerializer],
+        responses={
+            (200, "application/json"): AuditEventSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
+    )
     def get(self, request):
         query = AuditQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -2,13 +2,66 @@
 
 from . import id_numbers
 from .models import Person, Unit, User
-from .roles import VERIFICATION_OFFICER
+from .roles import VERIFICATION_OFFICER, WINDOW_CLERK, has_role
 
 
 def person_by_id_number(number: str) -> Person | None:
     if not id_numbers.is_valid(number):
         return None
     return Person.objects.filter(id_hash=id_numbers.keyed_hash(number)).first()
+
+
+def unit_scope_ids(user) -> list[int]:
+    """The ids of a staff member's unit and of every unit under it (its area), for per-unit
+    scopes. Empty when the account has no unit: a scope built on it then matches nothing.
+
+    Cached on the user object for the request, like the role names.
+    """
+    cached = getattr(user, "_unit_scope_ids", None)
+    if cached is not None:
+        return cached
+    unit_id = getattr(user, "unit_id", None)
+    ids = [unit_id] if unit_id else []
+    frontier = list(ids)
+    while frontier:
+        frontier = list(
+            Unit.objects.filter(parent_id__in=frontier)
+            .exclude(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        ids.extend(frontier)
+    if user is not None and getattr(user, "is_authenticated", False):
+        user._unit_scope_ids = ids
+    return ids
+
+
+#: Audit actions by which a window clerk looks a resident up by ID number at the window.
+WINDOW_LOOKUP_ACTIONS = ("pledge.window_lookup", "agent.searched")
+
+
+def persons_served_by(user, *, now=None):
+    """The keyed hashes of the persons a window clerk looked up by ID number at the window
+    within ``CHENGNUO_WINDOW_SERVICE_HOURS`` (default 8): the resident stood at the window
+    with an ID card, so the clerk may serve them. Read from the audit log, which records
+    every such lookup; a subquery of ``person_hash`` values."""
+    import datetime as dt
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from core.models import AuditEvent
+
+    if not getattr(user, "is_authenticated", False):
+        return AuditEvent.objects.none().values("person_hash")
+    hours = getattr(settings, "CHENGNUO_WINDOW_SERVICE_HOURS", 8)
+    since = (now or timezone.now()) - dt.timedelta(hours=hours)
+    return (
+        AuditEvent.objects.filter(
+            actor=user, action__in=WINDOW_LOOKUP_ACTIONS, occurred_at__gte=since
+        )
+        .exclude(person_hash="")
+        .values("person_hash")
+    )
 
 
 def areas():
@@ -45,12 +98,34 @@ def authorisation_for(agent_person, principal_person, matter_code: str, on_date)
     )
 
 
-def agent_authorisations_recent(limit: int = 50):
+def agent_authorisations_visible_to(user):
+    """Authorisations a window clerk may open (revoke, scan): those recorded at their hall
+    (their unit and the units under it), and those given or held by a person the clerk looked
+    up by ID number at the window lately (``persons_served_by``). Nobody else sees any."""
+    from django.db.models import Q
+
     from .models import AgentAuthorisation
 
-    return AgentAuthorisation.objects.select_related(
+    qs = AgentAuthorisation.objects.select_related(
         "principal", "agent", "recorded_by", "revoked_by"
-    ).order_by("-recorded_at", "-id")[:limit]
+    )
+    if not has_role(user, WINDOW_CLERK):
+        return qs.none()
+    served = persons_served_by(user)
+    return qs.filter(
+        Q(recorded_by__unit_id__in=unit_scope_ids(user))
+        | Q(principal__id_hash__in=served)
+        | Q(agent__id_hash__in=served)
+    )
+
+
+def agent_authorisations_recent(user, limit: int = 50):
+    """The latest authorisations recorded at the clerk's hall."""
+    return (
+        agent_authorisations_visible_to(user)
+        .filter(recorded_by__unit_id__in=unit_scope_ids(user))
+        .order_by("-recorded_at", "-id")[:limit]
+    )
 
 
 def agent_authorisations_of(person):

@@ -5,12 +5,17 @@ limit writes ``auth.lockout`` to the audit log; each attempt refused while locke
 ``auth.locked_out`` (the callers do).
 """
 
+import hashlib
+
 from django.conf import settings
 from django.core.cache import cache
 
 
 def _key(username: str, ip: str | None) -> str:
-    return f"login-failures:{username.strip().lower()}:{ip or '-'}"
+    # The username is whatever was typed (spaces, control characters, 150 characters): a
+    # digest keeps the key valid for every cache backend (memcached refuses such keys).
+    digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    return f"login-failures:{digest}:{ip or '-'}"
 
 
 def login_blocked(username: str, ip: str | None) -> bool:

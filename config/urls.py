@@ -27,5 +27,10 @@ urlpatterns = [
     path("", include("oversight.urls")),
 ]
 
+handler404 = "core.views.not_found"
+
+# A database that is away answers 503 with Retry-After (core/unavailable.py), not a 500.
+handler500 = "core.unavailable.server_error"
+
 admin.site.site_header = "承诺制管理后台 Chengnuo"
 admin.site.site_title = "Chengnuo"

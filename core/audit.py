@@ -2,6 +2,7 @@
 
 from .middleware import current_context
 from .models import AuditEvent
+from .prepared import PreparedInsert
 
 
 def audit_record(
@@ -14,7 +15,7 @@ def audit_record(
     context = current_context()
     user = actor if getattr(actor, "is_authenticated", False) else None
     unit = getattr(user, "unit", None) if user else None
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=user,
         actor_username=user.get_username() if user else "",
         actor_unit=unit.code if unit else "",
@@ -26,3 +27,8 @@ def audit_record(
         ip=context.get("ip"),
         user_agent=context.get("user_agent", ""),
     )
+    _insert.bind(event).execute()  # AuditEvent.objects.create, its INSERT compiled once
+    return event
+
+
+_insert = PreparedInsert(AuditEvent)

@@ -1,8 +1,14 @@
-"""The notification service: an in-app notice, and optionally SMS and email, after commit."""
+"""The notification service: an in-app notice, and optionally SMS and email, after commit.
+
+SMS and email leave through the outbox (``core.outbox``): the task is written with the notice,
+so a broker that is down delays them and loses none. Each is sent once per notice: the task
+takes the notice's id and marks it sent, so a redelivered or republished task does nothing.
+"""
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .models import Notification
 
@@ -40,14 +46,58 @@ def notify(
             )
     except IntegrityError:
         return Notification.objects.get(recipient=recipient, dedupe_key=dedupe_key)
-    text = f"{title} {body}".strip()
-    phone = getattr(recipient, "phone", "")
-    if sms and phone:
-        from .tasks import send_sms
+    if (sms and getattr(recipient, "phone", "")) or (email and recipient.email):
+        from . import tasks
+        from .outbox import enqueue
 
-        transaction.on_commit(lambda: send_sms.delay(phone, text))
-    if email and recipient.email:
-        transaction.on_commit(
-            lambda: send_mail(title, body, settings.DEFAULT_FROM_EMAIL, [recipient.email])
-        )
+        if sms and getattr(recipient, "phone", ""):
+            enqueue(tasks.send_sms, notice.pk, dedupe_key=f"notification.sms:{notice.pk}")
+        if email and recipient.email:
+            enqueue(tasks.send_email, notice.pk, dedupe_key=f"notification.email:{notice.pk}")
     return notice
+
+
+def sms_text(notice: Notification) -> str:
+    return f"{notice.title} {notice.body}".strip()
+
+
+def sms_deliver(*, notification_id: int) -> bool:
+    """Send a notice's SMS unless it went already; ``True`` when sent now.
+
+    The row stays locked while the gateway is called, so two deliveries of one task cannot
+    both send. A worker killed between the gateway's answer and the commit sends it again on
+    redelivery: once is the aim, at least once the guarantee.
+    """
+    from .sms import sms_send
+
+    with transaction.atomic():
+        notice = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id)
+            .first()
+        )
+        phone = getattr(notice.recipient, "phone", "") if notice is not None else ""
+        if notice is None or notice.sms_sent_at is not None or not phone:
+            return False
+        sms_send(phone, sms_text(notice))
+        notice.sms_sent_at = timezone.now()
+        notice.save(update_fields=["sms_sent_at"])
+    return True
+
+
+def email_deliver(*, notification_id: int) -> bool:
+    """Send a notice by email unless it went already; ``True`` when sent now."""
+    with transaction.atomic():
+        notice = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notice is None or notice.email_sent_at is not None or not notice.recipient.email:
+            return False
+        send_mail(notice.title, notice.body, settings.DEFAULT_FROM_EMAIL, [notice.recipient.email])
+        notice.email_sent_at = timezone.now()
+        notice.save(update_fields=["email_sent_at"])
+    return True

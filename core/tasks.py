@@ -1,11 +1,20 @@
 from celery import shared_task
 
-from .sms import sms_send
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_sms(notification_id: int) -> bool:
+    """The SMS of one notice (``core.notifications.notify``); a no-op once it was sent."""
+    from .notifications import sms_deliver
+
+    return sms_deliver(notification_id=notification_id)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_sms(phone: str, text: str) -> None:
-    sms_send(phone, text)
+def send_email(notification_id: int) -> bool:
+    """The email of one notice; a no-op once it was sent."""
+    from .notifications import email_deliver
+
+    return email_deliver(notification_id=notification_id)
 
 
 @shared_task(ignore_result=True)

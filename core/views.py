@@ -1,10 +1,13 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import NotFound
 
 from .context_processors import ELDER_COOKIE
 
@@ -44,3 +47,15 @@ def display_mode(request):
     else:
         response.delete_cookie(ELDER_COOKIE, samesite="Lax")
     return response
+
+
+def not_found(request, exception=None):
+    """``handler404``: the API's error body under ``/api/``, Django's page elsewhere.
+
+    A URL the API's routes do not match (a malformed id, say) answers like an unknown object
+    does, so API clients always get JSON (as the OpenAPI schema promises).
+    """
+    if request.path.startswith("/api/"):
+        body = {"code": "not_found", "detail": str(NotFound.default_detail)}
+        return JsonResponse(body, status=404, json_dumps_params={"ensure_ascii": False})
+    return defaults.page_not_found(request, exception)

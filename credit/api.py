@@ -7,7 +7,8 @@ staff read of a record's detail needs ``?reason=`` and is logged.
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -228,6 +229,8 @@ class CreditStatementCreateSerializer(serializers.Serializer):
 
 UPLOAD_PARSERS = [JSONParser, MultiPartParser, FormParser]
 
+NO_SUCH_RECORD = OpenApiResponse(description="No such credit record of yours.")
+
 
 # ---- the credit office ------------------------------------------------------------------
 
@@ -342,7 +345,8 @@ class ObjectionViewSet(_CaseViewSet):
         return selectors.objection_list(**kwargs)
 
     @extend_schema(
-        request=CreditObjectionCreateSerializer, responses={201: CreditObjectionSerializer}
+        request=CreditObjectionCreateSerializer,
+        responses={201: CreditObjectionSerializer, 404: NO_SUCH_RECORD},
     )
     @idempotent
     def create(self, request):
@@ -383,7 +387,10 @@ class RepairViewSet(_CaseViewSet):
     def list_selector(self, **kwargs):
         return selectors.repair_list(**kwargs)
 
-    @extend_schema(request=CreditRepairCreateSerializer, responses={201: CreditRepairSerializer})
+    @extend_schema(
+        request=CreditRepairCreateSerializer,
+        responses={201: CreditRepairSerializer, 404: NO_SUCH_RECORD},
+    )
     @idempotent
     def create(self, request):
         self._check_filer()
@@ -492,7 +499,13 @@ class AttachmentDownloadView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        responses={
+            # The type sniffed at upload: by default a PDF, PNG or JPEG (``conf.upload_types``).
+            (200, media_type): OpenApiTypes.BINARY
+            for media_type in ("application/pdf", "image/png", "image/jpeg")
+        }
+    )
     def get(self, request, pk):
         attachment = get_object_or_404(Attachment.objects.select_related("record__person"), pk=pk)
         user = request.user

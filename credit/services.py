@@ -21,6 +21,7 @@ from core.calendar import add_working_days
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
 from core.middleware import current_context
 from core.notifications import notify
+from core.outbox import enqueue
 
 from . import conf, ledger
 from .files import check_uploads, evidence, store
@@ -158,7 +159,9 @@ def _enqueue_push(record: CreditRecord) -> Push:
     )
     from .tasks import push_records
 
-    transaction.on_commit(lambda: push_records.delay())
+    # Through the outbox: the push row and the message commit together. One message per
+    # push; a run sends every queued push, so later messages often find nothing to do.
+    enqueue(push_records, dedupe_key=f"credit.push:{push.pk}")
     return push
 
 

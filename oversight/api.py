@@ -9,7 +9,13 @@ from django.core.files.storage import storages
 from django.http import FileResponse, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -290,13 +296,17 @@ class CatalogListViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"])],
-        responses=inline_serializer(
-            "ListErrors",
-            {
-                "count": serializers.IntegerField(),
-                "errors": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            (200, "application/json"): inline_serializer(
+                "ListErrors",
+                {
+                    "count": serializers.IntegerField(),
+                    "errors": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, xlsx.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+        },
     )
     @action(detail=True, methods=["get"])
     def errors(self, request, pk=None):
@@ -449,8 +459,8 @@ class ComplaintAttachmentSerializer(serializers.Serializer):
 
 class ComplaintStaffSerializer(ComplaintPublicSerializer):
     contact = serializers.CharField()
-    superior = serializers.CharField(source="superior.code", default=None)
-    matter = serializers.CharField(source="matter.code", default=None)
+    superior = serializers.CharField(source="superior.code", default=None, allow_null=True)
+    matter = serializers.CharField(source="matter.code", default=None, allow_null=True)
     attachments = ComplaintAttachmentSerializer(many=True)
     overdue = serializers.BooleanField(source="is_overdue")
     published = serializers.BooleanField(source="is_published")
@@ -650,7 +660,13 @@ class ComplaintViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("token", str, description="The token given at filing.")],
-        responses=ComplaintStaffSerializer,
+        responses=OpenApiResponse(
+            ComplaintPublicSerializer,
+            description=(
+                "With the token: what the person who complained may see. An oversight officer "
+                "without a token gets the staff view, these fields and those of `ComplaintStaff`."
+            ),
+        ),
     )
     def retrieve(self, request, tracking_number=None):
         token = request.query_params.get("token", "")
@@ -855,7 +871,12 @@ class QuarterlyJobView(APIView):
 class QuarterlyJobFileView(APIView):
     permission_classes = [StaffOnly]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        responses={
+            (200, xlsx.XLSX_CONTENT_TYPE): OpenApiTypes.BINARY,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        }
+    )
     def get(self, request, pk):
         job = selectors.job_for(request.user, pk)
         if job is None or job.kind != services.REPORT_EXPORT_JOB or not job.result_file:

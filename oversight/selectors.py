@@ -84,12 +84,13 @@ def guide_sign_path(guide: ServiceGuide) -> str | None:
 
 
 def lists_visible_to(user) -> QuerySet[CatalogList]:
-    """The bureau sees every list; a list submitter those of their own unit."""
+    """The bureau sees every list; a list submitter those of their own unit (and of the units
+    under it)."""
     qs = CatalogList.objects.select_related("unit", "submitted_by", "job")
     if roles.has_role(user, roles.OVERSIGHT_OFFICER):
         return qs
     if roles.has_role(user, roles.LIST_SUBMITTER) and user.unit_id:
-        return qs.filter(unit_id=user.unit_id)
+        return qs.filter(unit_id__in=accounts_selectors.unit_scope_ids(user))
     return qs.none()
 
 
@@ -544,11 +545,17 @@ def prepared_report(quarter: str):
 
 
 def job_for(user, pk) -> object | None:
-    """A background job of this app, to its owner or to an oversight officer."""
+    """A background job of this app (a list import or a report export), to its owner or to
+    an oversight officer. Other apps' jobs (a window's batch of printed forms) are not
+    found here, whoever asks."""
     from core.models import BackgroundJob
 
+    from .services import IMPORT_JOB, REPORT_EXPORT_JOB
+
     try:
-        job = BackgroundJob.objects.filter(pk=int(pk)).first()
+        job = BackgroundJob.objects.filter(
+            pk=int(pk), kind__in=(IMPORT_JOB, REPORT_EXPORT_JOB)
+        ).first()
     except (TypeError, ValueError):
         return None
     if job is None or not user.is_authenticated:

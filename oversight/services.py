@@ -25,6 +25,7 @@ from core.calendar import add_working_days
 from core.errors import Conflict, DomainError, NotAllowed
 from core.models import BackgroundJob
 from core.notifications import notify
+from core.outbox import enqueue
 
 from . import conf, progress, selectors, xlsx
 from .models import (
@@ -146,8 +147,11 @@ def catalog_list_submit(*, actor, upload) -> CatalogList:
         )
         from .tasks import import_catalog_list
 
-        list_id = catalog_list.pk
-        transaction.on_commit(lambda: import_catalog_list.delay(list_id))
+        enqueue(
+            import_catalog_list,
+            catalog_list.pk,
+            dedupe_key=f"oversight.import_list:{catalog_list.pk}",
+        )
     return catalog_list
 
 
@@ -818,8 +822,7 @@ def report_export_start(*, quarter: str, fmt: str, actor) -> BackgroundJob:
         audit_record(actor=actor, action="report.export_requested", obj=job, data=job.params)
         from .tasks import export_quarterly_report
 
-        job_id = job.pk
-        transaction.on_commit(lambda: export_quarterly_report.delay(job_id))
+        enqueue(export_quarterly_report, job.pk, dedupe_key=f"oversight.export_report:{job.pk}")
     return job
 
 

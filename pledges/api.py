@@ -274,6 +274,41 @@ class PledgeSerializer(serializers.ModelSerializer):
         return self._absolute(selectors.verify_path(pledge))
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def pledge_representation(pledge: Pledge, request) -> dict:
+    """``PledgeSerializer(pledge, context={"request": request}).data``, built directly.
+
+    For the answer to a signing: DRF's field machinery (copying the fields, reading each
+    attribute through its source) costs 0.5 ms more than the dict itself, on the path that
+    has to be cheapest. tests/pledges/test_api.py keeps the two equal, key for key.
+    """
+
+    def absolute(path):
+        return request.build_absolute_uri(path) if request else path
+
+    def moment(value):
+        return None if value is None else _DATETIME.to_representation(value)
+
+    return {
+        "number": pledge.number,
+        "status": pledge.status,
+        "status_display": pledge.get_status_display(),
+        "matter": pledge.matter.code,
+        "matter_name": pledge.matter.name,
+        "channel": pledge.channel,
+        "signed_at": moment(pledge.signed_at),
+        "template_version": pledge.template.version,
+        "content_sha256": pledge.content_sha256,
+        "applicant": {"name": pledge.applicant_name, "id_number": pledge.person.id_masked},
+        "pdf_url": absolute(selectors.pdf_path(pledge)),
+        "verify_url": absolute(selectors.verify_path(pledge)),
+        "decided_at": moment(pledge.decided_at),
+        "withdrawn_at": moment(pledge.withdrawn_at),
+    }
+
+
 class PledgeDetailSerializer(PledgeSerializer):
     content = serializers.JSONField()
 
@@ -287,6 +322,12 @@ class ReasonSerializer(serializers.Serializer):
 
 class PledgeDecisionSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class WindowLookupSerializer(serializers.Serializer):
+    id_number = serializers.CharField(
+        max_length=30, help_text="The ID number on the card the resident shows at the window."
+    )
 
 
 class PledgeFilter(django_filters.FilterSet):
@@ -356,8 +397,7 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             template=serializer.current_template,
             template_version=data.get("template_version"),
         )
-        body = PledgeSerializer(pledge, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(pledge_representation(pledge, request), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses=PledgeSerializer)
     @action(detail=True, methods=["post"])
@@ -370,6 +410,22 @@ class PledgeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             reason=serializer.validated_data.get("reason", ""),
         )
         return Response(PledgeSerializer(pledge, context={"request": request}).data)
+
+    @extend_schema(request=WindowLookupSerializer, responses=PledgeSerializer(many=True))
+    @action(detail=False, methods=["post"])
+    def lookup(self, request):
+        """A window clerk looks a resident up by ID number: recorded, it opens the resident's
+        online pledges to the clerk for the day (docs/access.md). Their pledges in scope."""
+        if not roles.has_role(request.user, roles.WINDOW_CLERK):
+            raise NotAllowed(_("Only a window clerk looks residents up at the window."))
+        serializer = WindowLookupSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        number = serializer.validated_data["id_number"]
+        services.window_person_lookup(actor=request.user, id_number=number)
+        pledges = self.filter_queryset(selectors.pledges_by_id_number(request.user, number))
+        page = self.paginate_queryset(pledges)
+        data = PledgeSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
 
     @extend_schema(request=PledgeDecisionSerializer, responses=PledgeSerializer)
     @action(detail=True, methods=["post"])

@@ -46,6 +46,13 @@ FONT_FAMILIES = (
     "Source Han Sans SC",
 )
 
+# Tagged PDF for screen readers (issue 8): WeasyPrint's PDF/UA-1 variant turns on ``pdf_tags``
+# (a structure tree from the HTML: headings, paragraphs, lists, tables, figures with their
+# ``alt``), marks the document as tagged, takes ``/Lang`` from ``<html lang>``, shows the
+# ``<title>`` as the window title and declares PDF/UA-1 in the XMP metadata. With our fonts
+# (embedded subsets) it renders without a warning and adds about 6 KB to the two-copy form.
+ACCESSIBLE_VARIANT = "pdf/ua-1"
+
 # What a form may take from the static files: style sheets, images and fonts.
 STATIC_SUFFIXES = {".css", ".png", ".jpg", ".jpeg", ".svg", ".ttf", ".otf", ".woff", ".woff2"}
 
@@ -149,20 +156,26 @@ def url_fetcher():
     return fetcher_class()()
 
 
-def render_pdf(html: str, *, title: str = "") -> bytes:
+def render_pdf(html: str, *, title: str = "", accessible: bool = False) -> bytes:
     """Render trusted ``html`` (a Django template's output) to PDF bytes.
+
+    ``accessible`` makes a tagged PDF in the PDF/UA-1 variant (``ACCESSIBLE_VARIANT``), so a
+    screen reader reads it in order, in the document's language, with the images' alt text.
+    The HTML must then carry ``<html lang>`` and a ``<title>`` (WeasyPrint logs an error
+    without the language).
 
     Raises ``RenderError`` when the URL fetcher refuses a resource (the render stops there).
     """
     weasyprint = _weasyprint()
     from weasyprint.urls import FatalURLFetchingError
 
+    options = {"pdf_variant": ACCESSIBLE_VARIANT} if accessible else {}
     with _render_lock:
         try:
             document = weasyprint.HTML(
                 string=html, base_url=STATIC_BASE_URL, url_fetcher=url_fetcher()
             )
-            return document.write_pdf(font_config=font_config())
+            return document.write_pdf(font_config=font_config(), **options)
         except FatalURLFetchingError as exc:
             cause = exc.__cause__ or exc
             raise RenderError(f"{title or 'form'}: {cause}") from exc

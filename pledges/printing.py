@@ -32,7 +32,9 @@ from django.utils.translation import gettext as _
 from accounts import id_numbers, roles
 from core.audit import audit_record
 from core.errors import DomainError, NotAllowed
-from core.models import BackgroundJob
+from core.models import AuditEvent, BackgroundJob
+from core.outbox import enqueue
+from core.storage import save_replacing
 from core.tokens import check_token
 
 from . import pdf, selectors
@@ -255,7 +257,7 @@ def blank_form_html(matter: Matter) -> str:
 
 def pledge_form_render(pledge: Pledge) -> bytes:
     """The PDF bytes of ``pledge``'s form, freshly rendered (nothing stored)."""
-    return pdf.render_pdf(pledge_form_html(pledge), title=pledge.number)
+    return pdf.render_pdf(pledge_form_html(pledge), title=pledge.number, accessible=True)
 
 
 # ---- the stored form of a pledge --------------------------------------------------------
@@ -282,7 +284,10 @@ def pledge_pdf_store(*, pledge: Pledge) -> Pledge:
         if _stored(locked):
             return locked
         stale = locked.pdf.name
-        locked.pdf.save(f"{locked.number}.pdf", ContentFile(data), save=False)
+        # One name per pledge, replaced if there: a worker killed between storing the file and
+        # the commit leaves that file, and the rerun writes over it rather than beside it.
+        name = locked.pdf.field.generate_filename(locked, f"{locked.number}.pdf")
+        locked.pdf.name = _store_form(name, data)
         locked.pdf_sha256 = hashlib.sha256(data).hexdigest()
         try:
             locked.save(update_fields=["pdf", "pdf_sha256"])
@@ -293,6 +298,11 @@ def pledge_pdf_store(*, pledge: Pledge) -> Pledge:
             # A name on the row whose file was gone: the new file replaces it.
             logger.warning("stored form %s of %s was missing; rendered again", stale, locked)
     return locked
+
+
+def _store_form(name: str, data: bytes) -> str:
+    """Write a rendered form under ``name`` (a seam of its own, where a rerun overwrites)."""
+    return save_replacing(_storage(), name, data)
 
 
 def pledge_pdf_print(*, pledge: Pledge, actor, via: str) -> Pledge:
@@ -365,7 +375,7 @@ def blank_form_get(*, matter: Matter, actor=None) -> str:
         )
     name = blank_form_name(matter)
     if not _storage().exists(name):
-        data = pdf.render_pdf(blank_form_html(matter), title=matter.code)
+        data = pdf.render_pdf(blank_form_html(matter), title=matter.code, accessible=True)
         _write_once(name, data)
     if roles.is_staff_role(actor):
         audit_record(
@@ -385,11 +395,13 @@ def blank_form_filename(matter: Matter) -> str:
 # ---- batches ------------------------------------------------------------------------------
 
 
-def batch_numbers_for_day(day: dt.date, *, matter: Matter | None = None) -> list[str]:
-    """The pledges signed on ``day`` (local time) that still stand, in number order."""
+def batch_numbers_for_day(day: dt.date, *, matter: Matter | None = None, among=None) -> list[str]:
+    """The pledges signed on ``day`` (local time) that still stand, in number order;
+    ``among`` (a pledge queryset: the clerk's scope) narrows them."""
     tz = timezone.get_current_timezone()
     start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
-    qs = Pledge.objects.filter(signed_at__gte=start, signed_at__lt=start + dt.timedelta(days=1))
+    qs = Pledge.objects.all() if among is None else among
+    qs = qs.filter(signed_at__gte=start, signed_at__lt=start + dt.timedelta(days=1))
     qs = qs.exclude(status=PledgeStatus.WITHDRAWN)
     if matter is not None:
         qs = qs.filter(matter=matter)
@@ -399,12 +411,14 @@ def batch_numbers_for_day(day: dt.date, *, matter: Matter | None = None) -> list
 def batch_print_start(
     *, actor, numbers=(), day: dt.date | None = None, matter: Matter | None = None
 ) -> BackgroundJob:
-    """Queue a batch: the pledges of ``day`` (optionally one matter's) or the ``numbers``."""
+    """Queue a batch: the pledges of ``day`` (optionally one matter's) or the ``numbers``,
+    among the pledges the clerk may print (a number outside them is "unknown")."""
     if not roles.has_role(actor, roles.WINDOW_CLERK):
         raise NotAllowed(_("Only a window clerk prints batches."))
+    scope = selectors.pledges_visible_to(actor)
     if numbers:
         wanted = list(dict.fromkeys(n.strip().upper() for n in numbers if n.strip()))
-        found = set(Pledge.objects.filter(number__in=wanted).values_list("number", flat=True))
+        found = set(scope.filter(number__in=wanted).values_list("number", flat=True))
         unknown = [n for n in wanted if n not in found]
         if unknown:
             raise DomainError(
@@ -413,7 +427,7 @@ def batch_print_start(
             )
         selected = wanted
     elif day is not None:
-        selected = batch_numbers_for_day(day, matter=matter)
+        selected = batch_numbers_for_day(day, matter=matter, among=scope)
     else:
         raise DomainError(_("Choose a day or list the pledge numbers."), field="numbers")
     if not selected:
@@ -443,7 +457,7 @@ def batch_print_start(
             obj=job,
             data={"count": len(selected), "day": job.params["day"]},
         )
-        transaction.on_commit(lambda: print_pledge_batch.delay(job.pk))
+        enqueue(print_pledge_batch, job.pk, dedupe_key=f"pledges.batch_print:{job.pk}")
     return job
 
 
@@ -471,6 +485,12 @@ def batch_print_run(*, job_id: int) -> BackgroundJob | None:
         return job
     BackgroundJob.objects.filter(pk=job.pk).update(status=BackgroundJob.Status.RUNNING, done=0)
     numbers = job.params.get("numbers", [])
+    # A rerun (the worker died midway) reuses the stored forms and logs each print once.
+    audited = set(
+        AuditEvent.objects.filter(action="pledge.printed", data__job=job.pk).values_list(
+            "object_id", flat=True
+        )
+    )
     try:
         pledges = {
             p.number: p
@@ -484,7 +504,7 @@ def batch_print_run(*, job_id: int) -> BackgroundJob | None:
             if pledge is not None:
                 pledge = pledge_pdf_store(pledge=pledge)
                 names.append(pledge.pdf.name)
-                if job.owner is not None:
+                if job.owner is not None and str(pledge.pk) not in audited:
                     audit_record(
                         actor=job.owner,
                         action="pledge.printed",
@@ -496,7 +516,7 @@ def batch_print_run(*, job_id: int) -> BackgroundJob | None:
         if not names:
             raise DomainError(_("None of the pledges of this batch exists any more."))
         data = _merge(names)
-        result_name = _storage().save(f"batches/batch-{job.pk}.pdf", ContentFile(data))
+        result_name = save_replacing(_storage(), f"batches/batch-{job.pk}.pdf", data)
         BackgroundJob.objects.filter(pk=job.pk).update(
             status=BackgroundJob.Status.DONE,
             result_file=result_name,

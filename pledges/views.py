@@ -142,7 +142,11 @@ def pledge_detail(request, number):
 
 @role_required(roles.WINDOW_CLERK)
 def window(request):
-    """The service window: find pledges by number or ID number, record decisions."""
+    """The service window: find pledges by number or ID number, record decisions.
+
+    A number finds a pledge of the clerk's scope only. An ID number (the resident is at the
+    window with the card) is a recorded lookup that opens the resident's online pledges to
+    the clerk for the day (``selectors.window_scope``)."""
     form = WindowSearchForm(request.GET or None)
     results = None
     if form.is_valid():
@@ -150,7 +154,8 @@ def window(request):
         if value.startswith("CN-"):
             results = selectors.pledges_visible_to(request.user).filter(number=value)
         else:
-            results = selectors.pledges_by_id_number(value).select_related("matter", "person")
+            services.window_person_lookup(actor=request.user, id_number=value)
+            results = selectors.pledges_by_id_number(request.user, value)
     return render(
         request,
         "pledges/window.html",

@@ -81,6 +81,15 @@ def make_resident(username: str | None = None, *, name: str | None = None, **per
     return user
 
 
+def default_unit(role: str) -> Unit:
+    """The unit a test staff account of ``role`` belongs to unless told: a window clerk sits
+    in the service hall, everyone else in 市司法局 (the department of ``MatterFactory``'s
+    matters). Per-unit scopes (docs/access.md) follow from it."""
+    if role == "window_clerk":
+        return UnitFactory(code="HALL", name="市民之家政务服务大厅", kind=Unit.Kind.SERVICE_HALL)
+    return UnitFactory(code="SF", name="市司法局")
+
+
 def make_staff(
     role: str, username: str | None = None, *, unit: Unit | None = None, totp: bool = True
 ):
@@ -89,7 +98,7 @@ def make_staff(
     ``login_staff(client, user)`` signs a test client in with the factor passed."""
     from accounts.two_factor import totp_provision
 
-    unit = unit or UnitFactory(code="SF", name="市司法局")
+    unit = unit or default_unit(role)
     user = UserFactory(username=username or f"{role}-{next(_sequence)}", role=role, unit=unit)
     if role == "catalog_admin":
         user.is_staff = True
@@ -254,3 +263,23 @@ def pledge_body(user, target, **overrides):
     }
     body.update(overrides)
     return body
+
+
+def sign_at_window(clerk, person=None, matter=None, **overrides):
+    """A pledge recorded at ``clerk``'s window (the applicant drew the signature there): in
+    the scope of the clerks of that hall. ``person`` defaults to a new one."""
+    from pledges.models import Channel
+    from pledges.services import pledge_sign
+
+    person = person or PersonFactory()
+    matter = matter or MatterFactory()
+    return pledge_sign(
+        matter=matter,
+        applicant={"name": person.name, "id_number": person.id_number, "phone": person.phone},
+        actor=clerk,
+        statements_accepted=True,
+        typed_name=person.name,
+        signature_image=SIGNATURE_PNG,
+        channel=Channel.WINDOW,
+        **overrides,
+    )

@@ -4,7 +4,14 @@ serialise. Errors follow the project's conventions (400 per field, 403, 404, 409
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -13,7 +20,6 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import roles
 from accounts.models import Unit, User
 from core.errors import DomainError, NotAllowed
 from pledges.models import Matter, RiskLevel, VerificationMethod
@@ -96,7 +102,7 @@ class PlanViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.plan_list()
+        return selectors.plans_visible_to(self.request.user)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -167,7 +173,7 @@ class DrawViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self):
-        queryset = selectors.draw_list()
+        queryset = selectors.draws_visible_to(self.request.user)
         plan = self.request.query_params.get("plan")
         if plan and plan.isdigit():
             queryset = queryset.filter(plan_id=int(plan))
@@ -178,12 +184,28 @@ class DrawViewSet(viewsets.ReadOnlyModelViewSet):
         if request.method == "POST":
             if not selectors.can_run_draws(request.user):
                 raise NotAllowed(_("Only supervisors and catalog administrators run draws."))
-        elif not roles.is_staff_role(request.user):
-            raise NotAllowed(_("Draws are listed for staff; the public page shows results."))
+        elif not selectors.can_read_plans(request.user):
+            raise NotAllowed(
+                _("Draws are listed for verification staff; the public page shows results.")
+            )
 
-    @extend_schema(request=DrawRequestSerializer, responses={201: DrawSerializer})
+    @extend_schema(
+        request=DrawRequestSerializer,
+        responses={
+            201: DrawSerializer,
+            200: OpenApiResponse(
+                inline_serializer(
+                    "NothingToDraw",
+                    {"code": serializers.CharField(), "detail": serializers.CharField()},
+                ),
+                description="No new pledges since the last draw (`code`: `nothing_to_draw`).",
+            ),
+        },
+    )
     def create(self, request):
         serializer = DrawRequestSerializer(data=request.data)
+        # A plan outside the user's scope is as unknown as one that does not exist.
+        serializer.fields["plan"].queryset = selectors.plans_runnable_by(request.user)
         serializer.is_valid(raise_exception=True)
         plan = serializer.validated_data["plan"]
         if not plan.active:
@@ -328,7 +350,7 @@ class AssistRequestSerializer(serializers.ModelSerializer):
     department_name = serializers.CharField(source="department.name", read_only=True)
     requested_by = serializers.SerializerMethodField()
     answered_by = serializers.SerializerMethodField()
-    evidence = EvidenceSerializer(read_only=True)
+    evidence = EvidenceSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = AssistRequest
@@ -498,8 +520,9 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         return task
 
     def _task(self, pk) -> CheckTask:
-        """Any task (for actions whose service says who may act: 403, not 404)."""
-        task = selectors.task_any(pk) if str(pk).isdigit() else None
+        """A task in the user's scope (404 outside it); inside it, the action's service says
+        who may act (403)."""
+        task = selectors.task_visible_to(self.request.user, pk)
         if task is None:
             raise NotFound()
         return task
@@ -510,7 +533,10 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=FindingRequestSerializer, responses={201: FindingSerializer})
+    @extend_schema(methods=["GET"], request=None, responses=FindingSerializer)
+    @extend_schema(
+        methods=["POST"], request=FindingRequestSerializer, responses={201: FindingSerializer}
+    )
     @action(detail=True, methods=["get", "post"])
     def findings(self, request, pk=None):
         if request.method == "GET":
@@ -550,8 +576,13 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(FindingSerializer(finding).data)
 
-    @extend_schema(request=AssistRequestSerializer, responses={201: AssistRequestSerializer})
-    @action(detail=True, methods=["get", "post"], url_path="assist-requests")
+    @extend_schema(methods=["GET"], request=None, responses=AssistRequestSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        request=AssistRequestSerializer,
+        responses={201: AssistRequestSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="assist-requests", pagination_class=None)
     def assist_requests(self, request, pk=None):
         if request.method == "GET":
             task = self.get_object()
@@ -574,8 +605,8 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         url_path=r"assist-requests/(?P<request_id>\d+)/answer",
     )
     def assist_answer(self, request, pk=None, request_id=None):
-        task = self._task(pk)
-        item = AssistRequest.objects.filter(task=task, pk=request_id).first()
+        # The department asked answers too, without opening the task itself.
+        item = selectors.assist_request_for(request.user, pk, request_id)
         if item is None:
             raise NotFound()
         serializer = AnswerSerializer(data=request.data)
@@ -595,8 +626,11 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(AssistRequestSerializer(item).data)
 
-    @extend_schema(request=EvidenceUploadSerializer, responses={201: EvidenceSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["GET"], request=None, responses=EvidenceSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=EvidenceUploadSerializer, responses={201: EvidenceSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def evidence(self, request, pk=None):
         if request.method == "GET":
             task = self.get_object()
@@ -650,7 +684,15 @@ class EvidenceFileView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        responses={
+            # Uploads are sniffed images or PDFs; data checks are stored as JSON.
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "image/png"): OpenApiTypes.BINARY,
+            (200, "image/jpeg"): OpenApiTypes.BINARY,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+        }
+    )
     def get(self, request, pk):
         evidence = Evidence.objects.select_related("task", "task__pledge").filter(pk=pk).first()
         if evidence is None or not selectors.evidence_readable_by(request.user, evidence):

@@ -6,10 +6,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts import roles
-from accounts.selectors import active_officers
+from accounts.selectors import active_officers, unit_scope_ids
 from pledges.models import Pledge, PledgeStatus
 
 from .models import (
+    AssistRequest,
     CheckTask,
     Draw,
     Evidence,
@@ -64,6 +65,54 @@ def draw_list(*, plan=None) -> QuerySet[Draw]:
     if plan is not None:
         draws = draws.filter(plan=plan)
     return draws.order_by("-drawn_at", "-id")
+
+
+#: Roles that read plans and draws city-wide: the catalog administrator keeps every plan,
+#: the civil affairs bureau oversees every department.
+CITY_WIDE_PLAN_READERS = (roles.CATALOG_ADMIN, roles.OVERSIGHT_OFFICER)
+
+
+def _department_plans(user) -> Q:
+    """Plans of the matters of the user's department (and the units under it), and the plans
+    by risk level, which draw from every department's matters."""
+    return Q(matter__department_id__in=unit_scope_ids(user)) | Q(matter__isnull=True)
+
+
+def plans_visible_to(user) -> QuerySet[SpotCheckPlan]:
+    """Plans ``user`` may read: every plan for the catalog administrator and the bureau; for
+    verification officers and supervisors their department's plans and the risk-level ones."""
+    plans = plan_list()
+    if roles.has_role(user, *CITY_WIDE_PLAN_READERS):
+        return plans
+    if is_officer(user) or is_supervisor(user):
+        return plans.filter(_department_plans(user))
+    return plans.none()
+
+
+def plans_runnable_by(user) -> QuerySet[SpotCheckPlan]:
+    """Plans ``user`` may draw by hand: any for the catalog administrator; for a supervisor
+    the plans of their department's matters (a risk-level plan spans departments)."""
+    plans = plan_list()
+    if roles.has_role(user, roles.CATALOG_ADMIN):
+        return plans
+    if is_supervisor(user):
+        return plans.filter(matter__department_id__in=unit_scope_ids(user))
+    return plans.none()
+
+
+def draws_visible_to(user, *, plan=None) -> QuerySet[Draw]:
+    """Draws of the plans ``user`` may read, and for officers also the draws they hold a
+    task of (an officer may be drawn for another department's matter)."""
+    draws = draw_list(plan=plan)
+    if roles.has_role(user, *CITY_WIDE_PLAN_READERS):
+        return draws
+    if not (is_officer(user) or is_supervisor(user)):
+        return draws.none()
+    own_task = CheckTask.objects.filter(draw=OuterRef("pk")).filter(Q(lead=user) | Q(second=user))
+    return draws.filter(
+        Q(plan__in=SpotCheckPlan.objects.filter(_department_plans(user)).values("pk"))
+        | Exists(own_task)
+    )
 
 
 def public_draws(today=None) -> QuerySet[Draw]:
@@ -142,31 +191,54 @@ def _tasks() -> QuerySet[CheckTask]:
     )
 
 
+def tasks_visible_to(user) -> QuerySet[CheckTask]:
+    """The tasks ``user`` may open: an officer's own (as lead or second officer); for a
+    supervisor also every task of their department's matters (the matter's department is
+    the supervisor's unit or a unit under it). Nobody else opens a task."""
+    tasks = _tasks()
+    if not (is_officer(user) or is_supervisor(user)):
+        return tasks.none()
+    scope = Q(lead=user) | Q(second=user)
+    if is_supervisor(user):
+        scope |= Q(matter__department_id__in=unit_scope_ids(user))
+    return tasks.filter(scope)
+
+
 def tasks_for(user, *, as_second: bool = False) -> QuerySet[CheckTask]:
     """The workbench: an officer's tasks as lead (by due date), or as second officer (those
-    awaiting their countersignature); a supervisor sees every task."""
+    awaiting their countersignature); a supervisor sees every task of their department."""
     tasks = _tasks()
     if as_second:
         return tasks.filter(second=user).order_by("status", "due_date", "id")
     if is_supervisor(user):
-        return tasks.order_by("due_date", "id")
+        return tasks_visible_to(user).order_by("due_date", "id")
     if is_officer(user):
         return tasks.filter(lead=user).order_by("due_date", "id")
     return tasks.none()
 
 
 def task_visible_to(user, task_id) -> CheckTask | None:
-    """A task as its lead, its second officer or a supervisor may read it."""
-    task = _tasks().filter(pk=task_id).first()
-    if task is None:
+    """A task of ``tasks_visible_to(user)``, or ``None`` (the caller answers 404)."""
+    if not str(task_id).isdigit():
         return None
-    if is_supervisor(user) or user.pk in (task.lead_id, task.second_id):
-        return task
-    return None
+    return tasks_visible_to(user).filter(pk=int(task_id)).first()
 
 
-def task_any(task_id) -> CheckTask | None:
-    return _tasks().filter(pk=task_id).first()
+def assist_request_for(user, task_id, request_id) -> AssistRequest | None:
+    """An assist request as those who answer it may open it: whoever may open its task, and
+    the officers and supervisors of the department it was sent to (they answer it)."""
+    if not (str(task_id).isdigit() and str(request_id).isdigit()):
+        return None
+    if not (is_officer(user) or is_supervisor(user)):
+        return None
+    scope = Q(task__in=tasks_visible_to(user).values("pk"))
+    if user.unit_id:
+        scope |= Q(department_id=user.unit_id)
+    return (
+        AssistRequest.objects.select_related("task", "department")
+        .filter(scope, task_id=int(task_id), pk=int(request_id))
+        .first()
+    )
 
 
 def overdue_tasks(today=None) -> QuerySet[CheckTask]:
@@ -260,12 +332,15 @@ def overdue_promises(today=None):
 
 
 def evidence_readable_by(user, evidence: Evidence) -> bool:
-    """Officers of the task and supervisors read every file of it; the person reads the
-    material they uploaded; the credit office reads the evidence behind a credit draft."""
+    """Officers of the task and supervisors of its department read every file of it; the
+    person reads the material they uploaded; the credit office (city-wide) reads the evidence
+    behind a credit draft."""
     if not user.is_authenticated:
         return False
     task = evidence.task
-    if is_supervisor(user) or user.pk in (task.lead_id, task.second_id):
+    if user.pk in (task.lead_id, task.second_id) and (is_officer(user) or is_supervisor(user)):
+        return True
+    if is_supervisor(user) and tasks_visible_to(user).filter(pk=task.pk).exists():
         return True
     if roles.has_role(user, roles.CREDIT_OFFICER):
         return Finding.objects.filter(task=task, credit_record_id__isnull=False).exists()

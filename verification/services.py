@@ -29,6 +29,8 @@ from core import calendar
 from core.audit import audit_record
 from core.errors import Conflict, DomainError, NotAllowed
 from core.notifications import notify
+from core.outbox import enqueue
+from core.storage import save_replacing
 from credit.services import record_draft
 from pledges import lifecycle
 from pledges.models import Pledge, PledgeStatus, VerificationMethod
@@ -301,9 +303,12 @@ def _draw_once(*, plan_id, cutoff, trigger, actor) -> Draw | None:
             )
             population_sha, count = writer.finish()
             handle.seek(0)
-            stamp = timezone.localtime(cutoff).strftime("%Y%m%dT%H%M%S")
-            draw.population_file.save(
-                f"plan{plan.pk}-{stamp}-{seed[:8]}.tsv", File(handle), save=False
+            # Named by (plan, cutoff), which is unique, and written over if there: a worker
+            # killed after storing it, before the commit, leaves no second file on the rerun.
+            stamp = timezone.localtime(cutoff).strftime("%Y%m%dT%H%M%S%f")
+            name = draw.population_file.field.generate_filename(draw, f"plan{plan.pk}-{stamp}.tsv")
+            draw.population_file.name = save_replacing(
+                draw.population_file.storage, name, File(handle)
             )
         tasks = CheckTask.objects.filter(draw=draw)
         strata = {
@@ -343,15 +348,16 @@ def _draw_once(*, plan_id, cutoff, trigger, actor) -> Draw | None:
                 "result_sha256": draw.result_sha256,
             },
         )
-        draw_id = draw.pk
-        transaction.on_commit(lambda: _dispatch_follow_up(draw_id))
+        _dispatch_follow_up(draw.pk)
     return draw
 
 
 def _dispatch_follow_up(draw_id: int) -> None:
+    """Queue the draw's follow-up in the draw's transaction (the outbox): it is published
+    after the commit, and a broker away at that moment delays the notices, never loses them."""
     from .tasks import follow_up_draw
 
-    follow_up_draw.delay(draw_id)
+    enqueue(follow_up_draw, draw_id, dedupe_key=f"verification.follow_up:{draw_id}")
 
 
 def _publish_days() -> int:

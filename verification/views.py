@@ -14,6 +14,7 @@ from accounts import roles
 from accounts.decorators import role_required
 from core.errors import DomainError
 from pledges import lifecycle
+from pledges import selectors as pledge_selectors
 from pledges.models import Pledge, VerificationMethod
 
 from . import selectors, services
@@ -28,7 +29,7 @@ from .forms import (
     ReassignForm,
     RevocationForm,
 )
-from .models import AssistRequest, CheckTask, Draw, Evidence, PromiseTerm, SpotCheckPlan
+from .models import CheckTask, Draw, Evidence, PromiseTerm
 
 _CHECK_STAFF = (roles.VERIFICATION_OFFICER, roles.VERIFICATION_SUPERVISOR)
 
@@ -194,8 +195,10 @@ def task_assist(request, task_id):
 @require_POST
 @role_required(*_CHECK_STAFF)
 def task_assist_answer(request, task_id, request_id):
-    task = _task_or_404(request, task_id)
-    item = get_object_or_404(AssistRequest, task=task, pk=request_id)
+    item = selectors.assist_request_for(request.user, task_id, request_id)
+    if item is None:
+        raise Http404
+    task = item.task
     form = AssistAnswerForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -211,6 +214,9 @@ def task_assist_answer(request, task_id, request_id):
             messages.success(request, _("Answer recorded."))
     else:
         messages.error(request, _("Write the answer."))
+    if selectors.task_visible_to(request.user, task.pk) is None:
+        # The assisting department answers without opening the task itself.
+        return redirect("verification:workbench")
     return redirect("verification:task", task_id=task.pk)
 
 
@@ -268,8 +274,8 @@ def evidence_file(request, evidence_id):
 
 @role_required(*selectors.PLAN_READERS)
 def draws(request):
-    plans = selectors.plan_list()
-    page = Paginator(selectors.draw_list(), 20).get_page(request.GET.get("page"))
+    plans = selectors.plans_visible_to(request.user)
+    page = Paginator(selectors.draws_visible_to(request.user), 20).get_page(request.GET.get("page"))
     return render(
         request,
         "verification/draws.html",
@@ -280,7 +286,7 @@ def draws(request):
 @require_POST
 @role_required(*selectors.DRAW_RUNNERS)
 def draw_run(request, plan_id):
-    plan = get_object_or_404(SpotCheckPlan, pk=plan_id, active=True)
+    plan = get_object_or_404(selectors.plans_runnable_by(request.user), pk=plan_id, active=True)
     try:
         draw = services.draw_execute(
             plan=plan, cutoff=timezone.now(), trigger=Draw.Trigger.MANUAL, actor=request.user
@@ -303,7 +309,7 @@ def draw_run(request, plan_id):
 
 @role_required(*selectors.PLAN_READERS)
 def draw_detail(request, draw_id):
-    draw = get_object_or_404(Draw.objects.select_related("plan"), pk=draw_id)
+    draw = get_object_or_404(selectors.draws_visible_to(request.user), pk=draw_id)
     return render(
         request,
         "verification/draw.html",
@@ -313,7 +319,7 @@ def draw_detail(request, draw_id):
 
 @role_required(*selectors.PLAN_READERS)
 def draw_population(request, draw_id):
-    draw = get_object_or_404(Draw, pk=draw_id)
+    draw = get_object_or_404(selectors.draws_visible_to(request.user), pk=draw_id)
     return population_response(draw)
 
 
@@ -366,7 +372,9 @@ def promise_fulfil(request, number, term_id):
     """The resident (from "my checks") or a window clerk marks a promise fulfilled."""
     user = request.user
     if roles.has_role(user, roles.WINDOW_CLERK):
-        pledge = get_object_or_404(Pledge, number=number)
+        pledge = pledge_selectors.pledge_for(user, number)
+        if pledge is None:
+            raise Http404
         back = "verification:revocations"
     elif roles.has_role(user, roles.RESIDENT) and user.person_id:
         pledge = get_object_or_404(Pledge, number=number, person_id=user.person_id)
@@ -394,7 +402,9 @@ def promise_fulfil(request, number, term_id):
 
 @role_required(roles.WINDOW_CLERK)
 def revocations(request):
-    pending = lifecycle.pledges_awaiting_revocation()
+    """Pledges awaiting revocation among those the clerk serves (``window_scope``)."""
+    scope = pledge_selectors.pledges_visible_to(request.user).values("pk")
+    pending = lifecycle.pledges_awaiting_revocation().filter(pk__in=scope)
     findings = {
         t.pledge_id: t
         for t in CheckTask.objects.filter(pledge__in=pending, finding__isnull=False)
@@ -410,7 +420,9 @@ def revocations(request):
 @require_POST
 @role_required(roles.WINDOW_CLERK)
 def revoke(request, number):
-    pledge = get_object_or_404(Pledge, number=number)
+    pledge = pledge_selectors.pledge_for(request.user, number)
+    if pledge is None:
+        raise Http404
     form = RevocationForm(request.POST)
     if form.is_valid():
         try:

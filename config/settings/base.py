@@ -174,13 +174,13 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
@@ -349,6 +349,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
 
 # Agents' authorisation scans (代办授权书): PDF, JPEG or PNG up to this size.
 CHENGNUO_AGENT_SCAN_MAX_BYTES = env.int("CHENGNUO_AGENT_SCAN_MAX_BYTES", default=5 * 1024 * 1024)
+
+# How long a window clerk's lookup of a resident by ID number opens that resident's online
+# pledges to the clerk (docs/access.md): a working day.
+CHENGNUO_WINDOW_SERVICE_HOURS = env.int("CHENGNUO_WINDOW_SERVICE_HOURS", default=8)
 
 # Retention (days) per record type; None keeps for ever. ``CHENGNUO_RETENTION_DAYS`` overrides
 # entries, e.g. ``notifications=365,one_time_codes=2``. The audit log and the credit ledger

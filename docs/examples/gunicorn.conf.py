@@ -20,6 +20,7 @@ worker_class = "gthread" if threads > 1 else "sync"
 # A request that takes longer is killed and logged; nginx's proxy_read_timeout is above it.
 timeout = 30
 graceful_timeout = 30
+# nginx's upstream keepalive_timeout (4 s in docs/examples/nginx.conf) stays below this.
 keepalive = 5
 # Recycle workers now and then (memory held by fonts and PDFs), staggered.
 max_requests = 2000

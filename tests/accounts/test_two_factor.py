@@ -2,8 +2,10 @@
 the API; residents with the password alone."""
 
 import base64
+import warnings
 
 import pytest
+from django.core.cache import CacheKeyWarning
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -259,6 +261,17 @@ def test_api_wrong_codes_lock_out_like_wrong_passwords(api_client, clerk, settin
     api_client.post(TOKEN, body, format="json")
     response = api_client.post(TOKEN, {**body, "otp": totp_code(clerk)}, format="json")
     assert response.status_code == 429
+
+
+def test_failures_under_any_typed_username_are_counted(api_client, settings):
+    """Whatever is typed (spaces, control characters, 150 characters) makes a cache key every
+    backend accepts: memcached refuses such keys, and Django warns of them (an error here)."""
+    settings.CHENGNUO_LOGIN_FAILURE_LIMIT = 2
+    body = {"username": "名 字\t" * 30, "password": "nope"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CacheKeyWarning)
+        statuses = [api_client.post(TOKEN, body, format="json").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]
 
 
 # ---- provisioning -----------------------------------------------------------------------

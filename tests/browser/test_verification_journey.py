@@ -48,8 +48,11 @@ def test_a_draw_runs_and_a_false_finding_with_evidence_takes_effect(
     officer = make_staff(roles.VERIFICATION_OFFICER, "journey-officer", unit=department)
     supervisor = make_staff(roles.VERIFICATION_SUPERVISOR, "journey-supervisor", unit=department)
     resident = make_resident("journey-resident", name="赵六")
-    matter = MatterFactory(
-        name="最低生活保障申请", verification_methods=["written", "data_check"], risk_level="high"
+    matter = MatterFactory(  # of the supervisor's department: their scope (docs/access.md)
+        name="最低生活保障申请",
+        department=department,
+        verification_methods=["written", "data_check"],
+        risk_level="high",
     )
     pledge = sign_pledge(resident, matter)
     plan = make_plan(matter=matter, ratio="1", name="低保承诺抽查")

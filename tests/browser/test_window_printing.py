@@ -9,7 +9,14 @@ import pytest
 from pledges import selectors
 from pledges.models import Pledge
 from tests.browser.conftest import screenshot, sign_in
-from tests.factories import MatterFactory, make_resident, make_staff, sign_pledge, totp_code
+from tests.factories import (
+    MatterFactory,
+    make_resident,
+    make_staff,
+    sign_at_window,
+    sign_pledge,
+    totp_code,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -57,7 +64,8 @@ def fetch_pdf(page, href: str) -> bytes:
 
 def test_clerk_finds_a_pledge_by_number_and_prints_it(page, clerk):
     resident = make_resident(name="张三")
-    pledge = sign_pledge(resident, MatterFactory(name="最低生活保障申请"))
+    # Recorded at this hall's window: the clerk's scope (docs/access.md).
+    pledge = sign_at_window(clerk, resident.person, MatterFactory(name="最低生活保障申请"))
     sign_in_staff(page, clerk)
 
     page.goto(f"{page.base}/window/")
@@ -120,7 +128,7 @@ def test_clerk_records_a_pledge_signed_on_paper(page, clerk):
 def test_batch_printing_shows_progress_and_yields_one_pdf(page, clerk):
     matter = MatterFactory()
     for name in ("甲一", "乙二", "丙三"):
-        sign_pledge(make_resident(name=name), matter)
+        sign_at_window(clerk, make_resident(name=name).person, matter)
     sign_in_staff(page, clerk)
 
     page.goto(f"{page.base}/window/batch/")

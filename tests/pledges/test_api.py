@@ -2,7 +2,10 @@
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 
+from pledges import services
+from pledges.api import PledgeSerializer, pledge_representation
 from pledges.models import Pledge, PledgeStatus
 from tests.conftest import client_for
 from tests.factories import (
@@ -10,6 +13,7 @@ from tests.factories import (
     MatterFactory,
     make_resident,
     pledge_body,
+    sign_at_window,
     sign_pledge,
     valid_id_number,
 )
@@ -162,11 +166,22 @@ def test_resident_lists_only_own_pledges(resident, other_resident):
 
 
 def test_staff_filter_by_matter_and_status(resident, staff):
-    first = sign_pledge(resident)
-    sign_pledge(resident)
-    client = client_for(staff["window_clerk"])
+    clerk = staff["window_clerk"]
+    first = sign_at_window(clerk, resident.person)
+    sign_at_window(clerk, resident.person)
+    client = client_for(clerk)
     response = client.get("/api/v1/pledges/", {"matter": first.matter.code, "status": "signed"})
     assert [row["number"] for row in response.json()["results"]] == [first.number]
+
+
+def at_the_window(clerk, resident):
+    """An API client of ``clerk`` who looked ``resident`` up by ID number at the window."""
+    client = client_for(clerk)
+    lookup = client.post(
+        "/api/v1/pledges/lookup/", {"id_number": resident.person.id_number}, format="json"
+    )
+    assert lookup.status_code == 200, lookup.content
+    return client
 
 
 def test_withdraw_then_decide_conflicts(resident, staff):
@@ -174,7 +189,7 @@ def test_withdraw_then_decide_conflicts(resident, staff):
     response = client_for(resident).post(f"/api/v1/pledges/{pledge.number}/withdraw/", {})
     assert response.status_code == 200
     assert response.json()["status"] == PledgeStatus.WITHDRAWN
-    response = client_for(staff["window_clerk"]).post(
+    response = at_the_window(staff["window_clerk"], resident).post(
         f"/api/v1/pledges/{pledge.number}/decision/", {}
     )
     assert response.status_code == 409
@@ -182,7 +197,7 @@ def test_withdraw_then_decide_conflicts(resident, staff):
 
 def test_decided_pledge_cannot_be_withdrawn(resident, staff):
     pledge = sign_pledge(resident)
-    response = client_for(staff["window_clerk"]).post(
+    response = at_the_window(staff["window_clerk"], resident).post(
         f"/api/v1/pledges/{pledge.number}/decision/", {"note": "准予许可"}
     )
     assert response.status_code == 200
@@ -238,3 +253,20 @@ def test_id_numbers_are_not_stored_in_clear(resident):
             for row in cursor.fetchall():
                 assert number not in " ".join(str(value) for value in row)
     assert number not in str(pledge.content)
+
+
+def test_the_answer_to_a_signing_is_the_pledge_serializers_output(resident, staff):
+    request = RequestFactory().post("/api/v1/pledges/")
+    clerk = staff["window_clerk"]
+    online = sign_pledge(resident)
+    withdrawn = services.pledge_withdraw(pledge=sign_pledge(resident), actor=resident)
+    decided = services.pledge_decide(pledge=sign_at_window(clerk), actor=clerk)
+    for pledge in (online, withdrawn, decided):
+        pledge = Pledge.objects.get(pk=pledge.pk)
+        for context_request in (request, None):
+            expected = PledgeSerializer(pledge, context={"request": context_request}).data
+            body = pledge_representation(pledge, context_request)
+            assert list(body) == list(expected)
+            assert body == expected
+    assert pledge_representation(withdrawn, request)["withdrawn_at"] is not None
+    assert pledge_representation(decided, request)["decided_at"] is not None

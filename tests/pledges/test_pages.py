@@ -10,6 +10,7 @@ from tests.factories import (
     STATEMENTS,
     MatterFactory,
     login_staff,
+    sign_at_window,
     sign_pledge,
 )
 
@@ -227,14 +228,25 @@ def test_someone_elses_pledge_page_is_404(resident_client, other_resident):
 # ---- the service window ---------------------------------------------------------------
 
 
-def test_window_finds_a_pledge_by_number_and_by_id_number(clerk_client, resident):
-    first = sign_pledge(resident)
-    second = sign_pledge(resident)
-    by_number = clerk_client.get(reverse("pledges:window"), {"q": first.number.lower()})
-    assert [p.number for p in by_number.context["results"]] == [first.number]
-    by_id = clerk_client.get(reverse("pledges:window"), {"q": resident.person.id_number})
-    assert {p.number for p in by_id.context["results"]} == {first.number, second.number}
+def test_window_finds_a_pledge_by_number_and_by_id_number(clerk_client, resident, staff):
+    from core.models import AuditEvent
+
+    at_hall = sign_at_window(staff["window_clerk"], resident.person)
+    online = sign_pledge(resident)
+    window = reverse("pledges:window")
+    by_number = clerk_client.get(window, {"q": at_hall.number.lower()})
+    assert [p.number for p in by_number.context["results"]] == [at_hall.number]
+    # An online pledge is no hall's: its number alone finds nothing at the window...
+    assert list(clerk_client.get(window, {"q": online.number}).context["results"]) == []
+    # ...until the resident shows the ID card: the recorded lookup opens their pledges.
+    by_id = clerk_client.get(window, {"q": resident.person.id_number})
+    assert {p.number for p in by_id.context["results"]} == {at_hall.number, online.number}
     assert resident.person.id_masked in by_id.content.decode()
+    lookup = AuditEvent.objects.get(action="pledge.window_lookup")
+    assert lookup.person_hash == resident.person.id_hash
+    assert lookup.actor == staff["window_clerk"]
+    by_number = clerk_client.get(window, {"q": online.number})
+    assert [p.number for p in by_number.context["results"]] == [online.number]
 
 
 def test_window_search_with_a_bad_id_number_shows_the_error(clerk_client):
@@ -246,6 +258,7 @@ def test_window_search_with_a_bad_id_number_shows_the_error(clerk_client):
 
 def test_window_records_the_decision(clerk_client, resident, staff):
     pledge = sign_pledge(resident)
+    clerk_client.get(reverse("pledges:window"), {"q": resident.person.id_number})
     response = clerk_client.post(
         reverse("pledges:window_decide", args=[pledge.number]), {"note": "准予许可"}
     )
@@ -261,6 +274,7 @@ def test_window_decision_on_a_withdrawn_pledge_shows_an_error(clerk_client, resi
     from pledges.services import pledge_withdraw
 
     pledge = pledge_withdraw(pledge=sign_pledge(resident), actor=resident)
+    clerk_client.get(reverse("pledges:window"), {"q": resident.person.id_number})
     response = clerk_client.post(
         reverse("pledges:window_decide", args=[pledge.number]), {"note": ""}, follow=True
     )

@@ -4,6 +4,7 @@ Every test here fails on any warning from the ``weasyprint`` logger, and reads t
 poppler (pdftotext, pdffonts, pdfdetach, pdfimages) the way a person or an auditor would.
 """
 
+import io
 import logging
 import re
 import subprocess
@@ -254,6 +255,79 @@ def test_blank_form_has_code_and_version_but_no_number(tmp_path):
     assert not re.search(r"CN-\d{4}-\d{6}", flat)
     assert "内容摘要" not in flat
     assert squeeze(default_statements(matter)[0]["text"]) in flat
+
+
+# ---- tagged PDF for screen readers (PDF/UA-1) ----------------------------------------------
+
+
+def structure(data: bytes) -> tuple[dict, list[dict]]:
+    """The catalog of ``data`` and every element of its structure tree, depth first."""
+    from pypdf import PdfReader
+
+    catalog = PdfReader(io.BytesIO(data)).trailer["/Root"]
+    elements = []
+
+    def walk(node):
+        node = node.get_object()
+        if not isinstance(node, dict) or "/S" not in node:
+            return  # a marked-content id or an object reference, not an element
+        elements.append(node)
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            walk(kid)
+
+    if "/StructTreeRoot" in catalog:
+        root = catalog["/StructTreeRoot"].get_object()
+        for kid in root["/K"] if isinstance(root["/K"], list) else [root["/K"]]:
+            walk(kid)
+    return catalog, elements
+
+
+def test_printed_form_is_a_tagged_pdf_ua_document_in_chinese_with_its_title():
+    from pypdf import PdfReader
+
+    pledge = sign_pledge(make_resident(name="张三丰"), real_matter())
+
+    data = printing.pledge_form_render(pledge)
+
+    catalog, elements = structure(data)
+    assert catalog["/MarkInfo"]["/Marked"].value is True
+    assert "/StructTreeRoot" in catalog
+    assert catalog["/Lang"] == "zh-CN"
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"].value is True
+    reader = PdfReader(io.BytesIO(data))
+    title = reader.metadata.title
+    assert "证明事项告知承诺书" in title and title.endswith(pledge.number)
+    assert 'pdfuaid:part="1"' in catalog["/Metadata"].get_object().get_data().decode()
+    # A reader finds the document's structure, copy by copy: the title, the parts, the list
+    # of statements and the applicant table.
+    kinds = [element["/S"] for element in elements]
+    assert kinds.count("/H1") == 2
+    assert kinds.count("/H2") == 4
+    assert {"/Document", "/Sect", "/P", "/L", "/LI", "/Table", "/TH", "/TD"} <= set(kinds)
+
+
+def test_signature_and_qr_code_are_figures_with_alt_text():
+    pledge = sign_pledge(make_resident(name="张三丰"), real_matter())
+
+    _, elements = structure(printing.pledge_form_render(pledge))
+
+    alts = [element.get("/Alt") for element in elements if element["/S"] == "/Figure"]
+    verify_url = printing.public_verify_url(pledge)
+    signature = f"承诺人手写签名：{pledge.typed_name}"
+    assert alts == [signature, f"核验二维码，链接：{verify_url}"] * 2
+
+
+def test_blank_form_is_tagged_too():
+    matter = real_matter(code="JY-BLANK-2")
+
+    with printing.open_stored(printing.blank_form_get(matter=matter)) as handle:
+        catalog, elements = structure(handle.read())
+
+    assert catalog["/MarkInfo"]["/Marked"].value is True
+    assert catalog["/Lang"] == "zh-CN"
+    assert [e["/S"] for e in elements].count("/H1") == 2
+    assert not [e for e in elements if e["/S"] == "/Figure"]  # no image without its alt
 
 
 # ---- fonts --------------------------------------------------------------------------------

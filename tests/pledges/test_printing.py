@@ -18,7 +18,14 @@ from pledges import printing
 from pledges.models import Pledge
 from tests.concurrency import run_in_threads
 from tests.conftest import client_for
-from tests.factories import MatterFactory, login_staff, make_resident, make_staff, sign_pledge
+from tests.factories import (
+    MatterFactory,
+    login_staff,
+    make_resident,
+    make_staff,
+    sign_at_window,
+    sign_pledge,
+)
 from tests.pledges.test_pdf import copies_text, pdf_text, squeeze
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +70,12 @@ def clerk(db):
 @pytest.fixture
 def pledge(resident):
     return sign_pledge(resident, MatterFactory())
+
+
+@pytest.fixture
+def hall_pledge(clerk, resident):
+    """A pledge recorded at ``clerk``'s window: in the scope of the clerks of that hall."""
+    return sign_at_window(clerk, resident.person, MatterFactory())
 
 
 # ---- one stored file per pledge ----------------------------------------------------------
@@ -236,9 +249,9 @@ def test_other_resident_gets_404_and_anonymous_401(pledge, other_resident):
     assert not Pledge.objects.get(pk=pledge.pk).pdf.name
 
 
-@pytest.mark.parametrize("role", STAFF_ROLES)
-def test_staff_download_is_audited(pledge, role):
-    user = make_staff(role, f"{role}-pdf")
+def test_staff_download_is_audited(clerk, hall_pledge):
+    pledge = hall_pledge
+    user = make_staff("window_clerk", "clerk-same-hall")  # another clerk of the same hall
 
     response = client_for(user).get(f"/api/v1/pledges/{pledge.number}/pdf/")
 
@@ -247,6 +260,22 @@ def test_staff_download_is_audited(pledge, role):
     assert event.object_id == str(pledge.pk)
     assert event.person_hash == pledge.person.id_hash
     assert event.data == {"number": pledge.number, "via": "api"}
+
+
+@pytest.mark.parametrize("role", [*STAFF_ROLES, "other_hall_clerk"])
+def test_staff_outside_the_pledges_scope_get_404_and_nothing_is_printed(hall_pledge, role):
+    from tests.factories import UnitFactory
+
+    if role == "other_hall_clerk":
+        user = make_staff("window_clerk", "clerk-hall-2", unit=UnitFactory(code="H2", hall=True))
+    else:
+        user = make_staff(role, f"{role}-pdf", unit=UnitFactory(code="PA", name="市公安局"))
+
+    response = client_for(user).get(f"/api/v1/pledges/{hall_pledge.number}/pdf/")
+
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action="pledge.printed").exists()
+    assert not Pledge.objects.get(pk=hall_pledge.pk).pdf.name
 
 
 def test_owner_download_is_not_a_staff_audit_event(resident, pledge):
@@ -459,8 +488,9 @@ def test_batch_of_a_day_prints_one_pdf_with_every_form(
     clerk, resident, other_resident, tmp_path, django_capture_on_commit_callbacks
 ):
     matter = MatterFactory()
-    first = sign_pledge(resident, matter)
-    second = sign_pledge(other_resident, matter)
+    first = sign_at_window(clerk, resident.person, matter)
+    second = sign_at_window(clerk, other_resident.person, matter)
+    online = sign_pledge(make_resident(), matter)  # the same day, but no hall's
     client = browser_client(clerk)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -479,6 +509,7 @@ def test_batch_of_a_day_prints_one_pdf_with_every_form(
     assert download["Content-Type"] == "application/pdf"
     text = squeeze(pdf_text(pdf_bytes(download), tmp_path))
     assert first.number in text and second.number in text
+    assert online.number not in text
     assert text.count("申请人留存联") >= 2
     assert AuditEvent.objects.filter(action="pledge.printed", data__via="batch").count() == 2
     assert AuditEvent.objects.filter(action="pledge.batch_downloaded").count() == 1
@@ -487,8 +518,8 @@ def test_batch_of_a_day_prints_one_pdf_with_every_form(
 def test_batch_of_chosen_numbers_reuses_stored_forms(
     clerk, resident, other_resident, django_capture_on_commit_callbacks
 ):
-    a = printing.pledge_pdf_store(pledge=sign_pledge(resident, MatterFactory()))
-    b = sign_pledge(other_resident, MatterFactory())
+    a = printing.pledge_pdf_store(pledge=sign_at_window(clerk, resident.person))
+    b = sign_at_window(clerk, other_resident.person)
 
     with django_capture_on_commit_callbacks(execute=True):
         job = printing.batch_print_start(actor=clerk, numbers=[b.number, a.number])
@@ -501,9 +532,11 @@ def test_batch_of_chosen_numbers_reuses_stored_forms(
 
 
 def test_batch_task_run_twice_does_nothing_the_second_time(
-    clerk, pledge, django_capture_on_commit_callbacks
+    clerk, hall_pledge, django_capture_on_commit_callbacks
 ):
     from pledges.tasks import print_pledge_batch
+
+    pledge = hall_pledge
 
     with django_capture_on_commit_callbacks(execute=True):
         job = printing.batch_print_start(actor=clerk, numbers=[pledge.number])
@@ -517,7 +550,10 @@ def test_batch_task_run_twice_does_nothing_the_second_time(
     assert AuditEvent.objects.filter(action="pledge.printed").count() == 1
 
 
-def test_batch_failure_is_recorded_not_raised(clerk, pledge, django_capture_on_commit_callbacks):
+def test_batch_failure_is_recorded_not_raised(
+    clerk, hall_pledge, django_capture_on_commit_callbacks
+):
+    pledge = hall_pledge
     with (
         mock.patch.object(printing, "pledge_form_render", side_effect=RuntimeError("boom")),
         django_capture_on_commit_callbacks(execute=True),
@@ -546,8 +582,8 @@ def test_batch_bad_choice_is_refused(clerk, data, message_field):
     assert not BackgroundJob.objects.exists()
 
 
-def test_batch_job_is_visible_to_its_owner_only(clerk, pledge):
-    job = printing.batch_print_start(actor=clerk, numbers=[pledge.number])
+def test_batch_job_is_visible_to_its_owner_only(clerk, hall_pledge):
+    job = printing.batch_print_start(actor=clerk, numbers=[hall_pledge.number])
     other_clerk = make_staff("window_clerk", "clerk-2")
     client = browser_client(other_clerk)
 
@@ -574,3 +610,22 @@ def test_only_window_clerks_start_batches(pledge):
         printing.batch_print_start(
             actor=make_staff("credit_officer", "credit-1"), numbers=[pledge.number]
         )
+
+
+def test_a_batch_prints_only_pledges_of_the_clerks_scope(clerk, hall_pledge, resident):
+    from core.errors import DomainError
+    from tests.factories import UnitFactory
+
+    online = sign_pledge(resident, MatterFactory())
+    other_hall = make_staff("window_clerk", "clerk-h2", unit=UnitFactory(code="H2", hall=True))
+    elsewhere = sign_at_window(other_hall, make_resident().person)
+
+    for outside in (online, elsewhere):
+        with pytest.raises(DomainError) as refused:
+            printing.batch_print_start(actor=clerk, numbers=[hall_pledge.number, outside.number])
+        assert refused.value.field == "numbers"
+        assert outside.number in refused.value.message
+    assert printing.batch_numbers_for_day(
+        timezone.localdate(), among=printing.selectors.pledges_visible_to(clerk)
+    ) == [hall_pledge.number]
+    assert not BackgroundJob.objects.exists()

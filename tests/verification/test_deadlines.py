@@ -103,9 +103,13 @@ def test_the_resident_marks_it_fulfilled_from_my_checks(client, promised):
 
 
 def test_a_clerk_marks_it_fulfilled_from_the_window(client, promised):
-    pledge, term, _resident = promised
+    pledge, term, resident = promised
     login_staff(client, make_staff(roles.WINDOW_CLERK, "clerk"))
-    client.post(f"/checks/promises/{pledge.number}/{term.pk}/", {"file": pdf()})
+    url = f"/checks/promises/{pledge.number}/{term.pk}/"
+    # An online pledge: the clerk reaches it once the resident is looked up at the window.
+    assert client.post(url, {"file": pdf()}).status_code == 404
+    client.get("/window/", {"q": resident.person.id_number})
+    client.post(url, {"file": pdf()})
     assert PromiseFulfilment.objects.filter(pledge=pledge, term=term).exists()
 
 

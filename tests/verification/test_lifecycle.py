@@ -8,7 +8,14 @@ from core.errors import Conflict, DomainError, NotAllowed
 from pledges import lifecycle
 from pledges.models import Pledge, PledgeStatus
 from tests.conftest import client_for
-from tests.factories import MatterFactory, login_staff, make_resident, make_staff, sign_pledge
+from tests.factories import (
+    MatterFactory,
+    login_staff,
+    make_resident,
+    make_staff,
+    sign_at_window,
+    sign_pledge,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -119,15 +126,21 @@ def test_revocation_api_is_for_window_clerks(role, pending):
 
 
 def test_revocation_api_refuses_bad_requests(pledge, pending):
-    clerk = client_for(make_staff(roles.WINDOW_CLERK, "clerk"))
+    user = make_staff(roles.WINDOW_CLERK, "clerk")
+    clerk = client_for(user)
     url = f"/api/v1/pledges/{pending.number}/revocation/"
     assert clerk.post(url, {}, format="json").status_code == 400
     assert clerk.post(url, {"note": "撤销"}, format="json").status_code == 200
     again = clerk.post(url, {"note": "撤销"}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
-    signed = sign_pledge(make_resident("carol", name="王五"), MatterFactory())
+    signed = sign_at_window(user, make_resident("carol", name="王五").person, MatterFactory())
     not_pending = clerk.post(f"/api/v1/pledges/{signed.number}/revocation/", {"note": "x"})
     assert not_pending.status_code == 409
+    # An online pledge no hall handled, not awaiting revocation: not the window's.
+    online = sign_pledge(make_resident("dave", name="赵六"), MatterFactory())
+    assert (
+        clerk.post(f"/api/v1/pledges/{online.number}/revocation/", {"note": "x"}).status_code == 404
+    )
     assert (
         clerk.post("/api/v1/pledges/CN-2000-000001/revocation/", {"note": "x"}).status_code == 404
     )
