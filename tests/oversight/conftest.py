@@ -151,35 +151,3 @@ PNG_BYTES = (
     b"\xef\x00\x00\x00\x00IEND\xaeB`\x82"
 )
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def shared_database(transactional_db, tmp_path):
-    """The default database, reachable from other threads with their own connections.
-
-    SQLite's shared-cache memory test database uses table locks that ignore the busy timeout,
-    so it is copied to a file with the project's options (WAL, IMMEDIATE, busy timeout).
-    """
-    import sqlite3
-
-    from django.db import connection, connections
-
-    if connection.vendor != "sqlite":
-        yield connection.settings_dict
-        return
-    memory = connections["default"]
-    memory.ensure_connection()
-    path = tmp_path / "concurrency.sqlite3"
-    target = sqlite3.connect(path)
-    memory.connection.backup(target)
-    target.close()
-    original = connections.settings["default"]
-    file_settings = {**original, "NAME": str(path)}
-    connections.settings["default"] = file_settings
-    connections["default"] = connections.create_connection("default")
-    try:
-        yield file_settings
-    finally:
-        connections["default"].close()
-        connections["default"] = memory
-        connections.settings["default"] = original
