@@ -1,5 +1,10 @@
 """Reads about accounts and persons, for the other apps."""
 
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone
+
 from . import id_numbers
 from .models import Person, Unit, User
 from .roles import VERIFICATION_OFFICER, WINDOW_CLERK, has_role
@@ -44,17 +49,11 @@ def persons_served_by(user, *, now=None):
     within ``CHENGNUO_WINDOW_SERVICE_HOURS`` (default 8): the resident stood at the window
     with an ID card, so the clerk may serve them. Read from the audit log, which records
     every such lookup; a subquery of ``person_hash`` values."""
-    import datetime as dt
-
-    from django.conf import settings
-    from django.utils import timezone
-
     from core.models import AuditEvent
 
     if not getattr(user, "is_authenticated", False):
         return AuditEvent.objects.none().values("person_hash")
-    hours = getattr(settings, "CHENGNUO_WINDOW_SERVICE_HOURS", 8)
-    since = (now or timezone.now()) - dt.timedelta(hours=hours)
+    since = (now or timezone.now()) - dt.timedelta(hours=settings.CHENGNUO_WINDOW_SERVICE_HOURS)
     return (
         AuditEvent.objects.filter(
             actor=user, action__in=WINDOW_LOOKUP_ACTIONS, occurred_at__gte=since

@@ -61,15 +61,13 @@ def sms_text(notice: Notification) -> str:
     return f"{notice.title} {notice.body}".strip()
 
 
-def sms_deliver(*, notification_id: int) -> bool:
-    """Send a notice's SMS unless it went already; ``True`` when sent now.
+def _deliver_once(notification_id: int, sent_field: str, address, send) -> bool:
+    """Send a notice by one channel unless it went already; ``True`` when sent now.
 
     The row stays locked while the gateway is called, so two deliveries of one task cannot
     both send. A worker killed between the gateway's answer and the commit sends it again on
     redelivery: once is the aim, at least once the guarantee.
     """
-    from .sms import sms_send
-
     with transaction.atomic():
         notice = (
             Notification.objects.select_for_update(of=("self",))
@@ -77,27 +75,36 @@ def sms_deliver(*, notification_id: int) -> bool:
             .filter(pk=notification_id)
             .first()
         )
-        phone = getattr(notice.recipient, "phone", "") if notice is not None else ""
-        if notice is None or notice.sms_sent_at is not None or not phone:
+        if notice is None or getattr(notice, sent_field) is not None:
             return False
-        sms_send(phone, sms_text(notice))
-        notice.sms_sent_at = timezone.now()
-        notice.save(update_fields=["sms_sent_at"])
+        to = address(notice.recipient)
+        if not to:
+            return False
+        send(to, notice)
+        setattr(notice, sent_field, timezone.now())
+        notice.save(update_fields=[sent_field])
     return True
+
+
+def sms_deliver(*, notification_id: int) -> bool:
+    """Send a notice's SMS unless it went already; ``True`` when sent now."""
+    from .sms import sms_send
+
+    return _deliver_once(
+        notification_id,
+        "sms_sent_at",
+        lambda recipient: getattr(recipient, "phone", ""),
+        lambda phone, notice: sms_send(phone, sms_text(notice)),
+    )
 
 
 def email_deliver(*, notification_id: int) -> bool:
     """Send a notice by email unless it went already; ``True`` when sent now."""
-    with transaction.atomic():
-        notice = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("recipient")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notice is None or notice.email_sent_at is not None or not notice.recipient.email:
-            return False
-        send_mail(notice.title, notice.body, settings.DEFAULT_FROM_EMAIL, [notice.recipient.email])
-        notice.email_sent_at = timezone.now()
-        notice.save(update_fields=["email_sent_at"])
-    return True
+    return _deliver_once(
+        notification_id,
+        "email_sent_at",
+        lambda recipient: recipient.email,
+        lambda email, notice: send_mail(
+            notice.title, notice.body, settings.DEFAULT_FROM_EMAIL, [email]
+        ),
+    )
